@@ -1,0 +1,87 @@
+// The model forward contract: a flattened ragged batch over a paged KV cache.
+//
+// Prefill, decode and mixed batches are the same call (continuous batching never touches a
+// model). A step carries the *new* tokens of several sequences back to back; each sequence
+// says where its tokens are, how many tokens it already has in the cache, and which physical
+// KV blocks hold its context. The model appends the new tokens' keys/values (or, for MLA,
+// latents) into those blocks and attends over context + new tokens causally.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/tensor.h"
+
+namespace deepfuse {
+
+struct SequenceSlice {
+  int32_t token_begin = 0;   // index of this sequence's first new token in ForwardBatch::tokens
+  int32_t num_tokens = 0;    // new tokens of this sequence in this step
+  int32_t context_len = 0;   // tokens of this sequence already in the KV cache before this step
+  // Physical KV block ids; block i holds positions [i*block_size, (i+1)*block_size) of the
+  // sequence. Must cover context_len + num_tokens tokens (engine/ reserves them).
+  std::vector<int32_t> block_table;
+};
+
+struct ForwardBatch {
+  std::vector<int32_t> tokens;     // [n_tokens] new token ids of all sequences, back to back
+  std::vector<int32_t> positions;  // [n_tokens] position of each token (RoPE / learned pos)
+  std::vector<SequenceSlice> seqs; // one per sequence in the batch
+  // Indices into `tokens` whose logits forward() returns, in this order (e.g. the last token
+  // of each sequence for decoding, every token for `deepfuse logits`).
+  std::vector<int32_t> logit_rows;
+
+  int32_t num_tokens() const { return static_cast<int32_t>(tokens.size()); }
+  // Convenience: one sequence, `ids` appended after `context_len` cached tokens, logits at
+  // every new position when `all_logits`, else only at the last.
+  static ForwardBatch single(const std::vector<int32_t>& ids, int32_t context_len,
+                             std::vector<int32_t> block_table, bool all_logits);
+};
+
+// What a model keeps per token per layer in the KV cache: `width` values of `dtype`.
+// Llama-style GQA stores K then V (2 * kv_heads * head_dim); DeepSeek MLA stores the
+// compressed latent plus the rope key (kv_lora_rank + qk_rope_head_dim = 576 for V2-Lite/V3).
+struct KVLayerSpec {
+  int64_t width = 0;
+  DType dtype = DType::F32;
+};
+
+// Paged KV storage: per layer a pool [num_blocks, block_size, width] and a free list of blocks.
+// Blocks are shared by all layers (block b of layer l and block b of layer l' belong to the
+// same sequence positions). Memory is allocated once and not touched until written, so a
+// large pool costs resident memory only for the blocks in use.
+class KVCache {
+ public:
+  KVCache(std::vector<KVLayerSpec> layers, int32_t block_size, int32_t num_blocks,
+          Device device = Device::CPU);
+
+  int32_t num_layers() const { return static_cast<int32_t>(pools_.size()); }
+  int32_t block_size() const { return block_size_; }
+  int32_t num_blocks() const { return num_blocks_; }
+  const KVLayerSpec& spec(int32_t layer) const { return specs_[static_cast<size_t>(layer)]; }
+  // [num_blocks, block_size, width] pool of one layer.
+  const Tensor& pool(int32_t layer) const { return pools_[static_cast<size_t>(layer)]; }
+  // Pointer to the `width` values of the token at `pos` of a sequence with `block_table`.
+  void* slot(int32_t layer, const std::vector<int32_t>& block_table, int32_t pos) const;
+
+  // Block allocation (engine/ uses these; models only read block tables).
+  int32_t allocate_block();  // OutOfMemory when none is free
+  void release_block(int32_t block);
+  int32_t free_blocks() const { return static_cast<int32_t>(free_.size()); }
+  // Appends blocks to `block_table` until it covers `num_tokens` tokens.
+  void reserve(std::vector<int32_t>& block_table, int64_t num_tokens);
+  void release(std::vector<int32_t>& block_table);
+  // Bytes per token over all layers (what `deepfuse inspect` reports as KV bytes per token).
+  size_t bytes_per_token() const;
+  size_t total_bytes() const;
+
+ private:
+  std::vector<KVLayerSpec> specs_;
+  std::vector<Tensor> pools_;
+  int32_t block_size_;
+  int32_t num_blocks_;
+  std::vector<int32_t> free_;
+};
+
+}  // namespace deepfuse
