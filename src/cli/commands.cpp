@@ -4,6 +4,8 @@ namespace deepfuse::cli {
 
 const std::vector<Registrar>& registrars() {
   static const std::vector<Registrar> all = {
+      register_bench,
+      register_mask,
   };
   return all;
 }

@@ -13,5 +13,7 @@ using Registrar = void (*)(CLI::App& root);
 const std::vector<Registrar>& registrars();
 
 // One line per subcommand file (cmd_<name>.cpp):
+void register_bench(CLI::App& root);
+void register_mask(CLI::App& root);
 
 }  // namespace deepfuse::cli

@@ -1,0 +1,40 @@
+// The interface of encoder models (BERT, DistilBERT, XLM-R): embeddings and sequence
+// classification. retrieval/ and the `embed` / `classify` CLI talk only to this.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace deepfuse {
+
+enum class Pooling { Cls, Mean };
+
+struct EncoderInfo {
+  std::string architecture;
+  std::string model_type;
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t max_positions = 0;   // longest input (ids) the model accepts
+  int64_t num_parameters = 0;
+  Pooling pooling = Pooling::Cls;
+  bool normalize = false;      // L2-normalise pooled embeddings
+  std::map<int64_t, std::string> id2label;  // empty for plain encoders
+};
+
+class EncoderModel {
+ public:
+  virtual ~EncoderModel() = default;
+  virtual const EncoderInfo& info() const = 0;
+  // Last hidden states of one sequence (no padding): f32 [ids.size(), hidden].
+  virtual Tensor encode(const std::vector<int32_t>& ids) = 0;
+  // Pooled (and, when configured, L2-normalised) embedding: [hidden].
+  std::vector<float> embed(const std::vector<int32_t>& ids);
+  // Classification logits [num_labels]; Unsupported for models without a head.
+  virtual std::vector<float> classify(const std::vector<int32_t>& ids);
+};
+
+}  // namespace deepfuse

@@ -1,0 +1,108 @@
+// Device-neutral op front-ends. Models and layers are written against these only.
+//
+// Each op validates shapes and dtypes (InvalidArgument naming the op and the tensor, with the
+// expected and actual shapes), times itself into the profiler (ops/profiler.h) and dispatches
+// to the CPU kernels (kernels/cpu/, best ISA at run time) — CUDA kernels later, same calls.
+//
+// Conventions (core/tensor.h): shapes outermost first; activations are f32 and contiguous; a
+// "[n, d]" argument accepts any tensor whose last dimension is d (leading dims flatten to n).
+// Weights may be f32, f16 or bf16 (borrowed from the safetensors mmap, never copied).
+// Outputs passed by reference must already have the right shape and f32 dtype; the
+// returning overloads allocate them.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/cpu/vec_kernels.h"  // Activation
+#include "models/forward.h"            // ForwardBatch, KVCache (header-only use)
+#include "ops/profiler.h"
+
+namespace deepfuse::ops {
+
+// ---- matmul ------------------------------------------------------------------------------
+// y [n, out] = x [n, in] · w^T (+ bias), w [out, in] (HF nn.Linear layout) of F32/F16/BF16,
+// bias [out] of any float dtype or nullptr. f32 accumulation. With bf16 weights x is rounded
+// to bf16 first (as torch does in bfloat16; see kernels/cpu/gemm.h). y must not alias x.
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y);
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias = nullptr);
+
+// ---- embedding ---------------------------------------------------------------------------
+// out [n, d] f32 = rows `ids` of table [vocab, d] (any float dtype). InvalidArgument when an id
+// is outside [0, vocab).
+void embedding(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out);
+Tensor embedding(const Tensor& table, const std::vector<int32_t>& ids);
+
+// ---- norms -------------------------------------------------------------------------------
+// y [n, d] = x / sqrt(mean(x^2) + eps) * (w + w_offset), w [d] any float dtype (w_offset = 1
+// for Gemma-style norms). y may be x (in place).
+void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& y, float w_offset = 0.f);
+// y [n, d] = (x - mean) / sqrt(var + eps) * w + b; w [d], b [d] or nullptr. y may be x.
+void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Tensor& y);
+
+// ---- activations and elementwise ----------------------------------------------------------
+// Parses config.json "hidden_act" / "hidden_activation" (InvalidArgument naming the value).
+Activation activation_from_string(std::string_view name);
+const char* activation_name(Activation a);
+void act_inplace(Tensor& x, Activation a);
+// out [n, d] = act(gate) * up, gate/up [n, d]; out may alias gate or up (Llama MLP:
+// down(silu(gate(x)) * up(x))).
+void act_mul(const Tensor& gate, const Tensor& up, Activation a, Tensor& out);
+// Same with gate and up side by side in one [n, 2d] tensor (a fused gate_up projection):
+// out [n, d] = act(gate_up[:, :d]) * gate_up[:, d:].
+void act_mul_fused(const Tensor& gate_up, Activation a, Tensor& out);
+// x += y (same shape; the residual add).
+void add_inplace(Tensor& x, const Tensor& y);
+// x [n, d] += b [d] broadcast over rows (b any float dtype).
+void add_bias_inplace(Tensor& x, const Tensor& b);
+void scale_inplace(Tensor& x, float s);
+// Softmax over the last dimension, in place, numerically stable.
+void softmax_inplace(Tensor& x);
+
+// ---- rotary position embedding -----------------------------------------------------------
+// cos/sin of position * inv_freq for each token, times attention_scaling, computed in f32 the
+// way transformers does (freqs = f32(inv_freq * position); cos(freqs) * attention_scaling).
+// Compute once per forward step and reuse for every layer.
+struct RopeAngles {
+  Tensor cos;  // [n_tokens, rot_dim / 2] f32
+  Tensor sin;  // [n_tokens, rot_dim / 2] f32
+  int64_t rot_dim() const { return cos.defined() ? 2 * cos.dim(1) : 0; }
+};
+RopeAngles rope_angles(const std::vector<int32_t>& positions, const std::vector<float>& inv_freq,
+                       float attention_scaling = 1.f);
+// Rotates dims [dim_offset, dim_offset + rot_dim) of every head of x [n_tokens, n_heads,
+// head_dim] (f32, in place) by the angles of each token. Pairing:
+// - interleaved = false: HF rotate_half, pairs (i, i + rot_dim/2) (Llama, Qwen, Mistral, ...);
+// - interleaved = true: pairs (2i, 2i+1), rotated in place (GPT-J / DeepSeek `rope_interleave`).
+//   transformers' DeepSeek code additionally de-interleaves its output (evens first, then odds);
+//   that is the same fixed permutation of q and k, so q·k and attention are identical.
+// dim_offset selects a sub-range (MLA: the rope part after qk_nope_head_dim); dims outside it
+// are untouched (partial rotary).
+void rope_inplace(Tensor& x, const RopeAngles& angles, bool interleaved, int64_t dim_offset = 0);
+
+// ---- attention over the paged KV cache --------------------------------------------------
+struct AttentionParams {
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;     // of q and k
+  int64_t v_head_dim = 0;   // 0 = head_dim
+  float scale = 0.f;        // softmax scale; 0 = 1/sqrt(head_dim)
+  // 0 = none. HF Mistral semantics: a token at position p attends to positions > p - window.
+  int32_t sliding_window = 0;
+  float softcap = 0.f;      // 0 = none; else scores = softcap * tanh(scores / softcap)
+};
+// Stores the new tokens' K [n_tokens, n_kv, head_dim] and V [n_tokens, n_kv, v_head_dim] (f32)
+// into layer `layer` of the cache, at each sequence's slots context_len + i, converted to the
+// cache dtype (f32/bf16/f16). Slot layout: K of all kv heads, then V of all kv heads
+// (width = n_kv * (head_dim + v_head_dim)).
+void kv_write(const Tensor& k, const Tensor& v, const ForwardBatch& batch, KVCache& cache,
+              int32_t layer);
+// out [n_tokens, n_heads, v_head_dim] = causal softmax(q K^T * scale) V, per sequence over its
+// cached context and this step's tokens (call kv_write for this step first). Key i of a
+// sequence is the token at index i of that sequence; the new token j of a slice sits at index
+// context_len + j. n_heads must be a multiple of n_kv_heads (GQA/MQA).
+void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache, int32_t layer,
+               const AttentionParams& params, Tensor& out);
+
+}  // namespace deepfuse::ops

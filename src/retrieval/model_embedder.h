@@ -1,0 +1,14 @@
+// Adapter from an encoder model folder (the models module) to the retrieval Embedder interface.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "retrieval/embedder.h"
+
+namespace deepfuse::retrieval {
+
+// Unsupported when this build has no encoder model API.
+std::shared_ptr<Embedder> make_model_embedder(const std::string& model_dir);
+
+}  // namespace deepfuse::retrieval

@@ -1,0 +1,131 @@
+#include "tokenizer/precompiled_charsmap.h"
+
+#include <utf8proc.h>
+
+#include <cstring>
+
+#include "core/error.h"
+
+namespace deepfuse::tok {
+
+std::string base64_decode(const std::string& in, const std::string& where) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=' || c == '\n' || c == '\r') continue;
+    int v = val(c);
+    if (v < 0) throw FormatError(where + ": invalid base64 character (expected standard base64)");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+std::shared_ptr<PrecompiledCharsmap> PrecompiledCharsmap::from_base64(const std::string& b64,
+                                                                      const std::string& where) {
+  return from_blob(base64_decode(b64, where), where);
+}
+
+std::shared_ptr<PrecompiledCharsmap> PrecompiledCharsmap::from_blob(const std::string& blob,
+                                                                    const std::string& where) {
+  if (blob.size() < 4) throw FormatError(where + ": charsmap blob shorter than its 4-byte header");
+  uint32_t trie_size;
+  std::memcpy(&trie_size, blob.data(), 4);  // little endian (x86)
+  if (trie_size % 4 != 0 || trie_size > blob.size() - 4)
+    throw FormatError(where + ": charsmap trie size " + std::to_string(trie_size) +
+                      " does not fit the " + std::to_string(blob.size()) + "-byte blob");
+  auto m = std::make_shared<PrecompiledCharsmap>();
+  m->units_.resize(trie_size / 4);
+  std::memcpy(m->units_.data(), blob.data() + 4, trie_size);
+  m->normalized_ = blob.substr(4 + trie_size);
+  return m;
+}
+
+const char* PrecompiledCharsmap::transform(std::string_view chunk, size_t* out_len) const {
+  if (units_.empty()) return nullptr;
+  auto offset = [](uint32_t u) { return (u >> 10) << ((u & (1U << 9)) >> 6); };
+  auto label = [](uint32_t u) { return u & ((1U << 31) | 0xFF); };
+  auto has_leaf = [](uint32_t u) { return ((u >> 8) & 1) == 1; };
+  auto value = [](uint32_t u) { return u & ((1U << 31) - 1); };
+  size_t pos = 0;
+  uint32_t unit = units_[0];
+  pos ^= offset(unit);
+  for (unsigned char c : chunk) {
+    pos ^= c;
+    if (pos >= units_.size()) return nullptr;
+    unit = units_[pos];
+    if (label(unit) != c) return nullptr;
+    pos ^= offset(unit);
+    if (pos >= units_.size()) return nullptr;
+    if (has_leaf(unit)) {
+      size_t idx = value(units_[pos]);
+      if (idx >= normalized_.size()) return nullptr;
+      size_t end = normalized_.find('\0', idx);
+      if (end == std::string::npos) end = normalized_.size();
+      *out_len = end - idx;
+      return normalized_.data() + idx;
+    }
+  }
+  return nullptr;
+}
+
+void PrecompiledCharsmap::apply(NormalizedString* s) const {
+  const std::string& text = s->str();
+  // Grapheme cluster boundaries.
+  std::vector<size_t> bounds;
+  size_t n = text.size(), i = 0;
+  utf8proc_int32_t state = 0;
+  char32_t prev = 0;
+  while (i < n) {
+    int len;
+    char32_t c = decode_utf8(text.data(), n, i, &len);
+    if (i == 0 || utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(prev),
+                                                   static_cast<utf8proc_int32_t>(c), &state))
+      bounds.push_back(i);
+    prev = c;
+    i += len;
+  }
+  bounds.push_back(n);
+  // Rewrite grapheme by grapheme; map_chars cannot express multi-char units, so build ranges.
+  std::vector<Span> ranges;
+  std::vector<std::string> repl;
+  for (size_t g = 0; g + 1 < bounds.size(); ++g) {
+    size_t b = bounds[g], e = bounds[g + 1];
+    size_t len = 0;
+    if (e - b < 6) {
+      if (const char* r = transform(std::string_view(text).substr(b, e - b), &len)) {
+        ranges.emplace_back(b, e);
+        repl.emplace_back(r, len);
+        continue;
+      }
+    }
+    size_t k = b;
+    while (k < e) {
+      int cl = utf8_len_of_lead(static_cast<uint8_t>(text[k]));
+      if (const char* r = transform(std::string_view(text).substr(k, cl), &len)) {
+        ranges.emplace_back(k, k + cl);
+        repl.emplace_back(r, len);
+      }
+      k += cl;
+    }
+  }
+  if (ranges.empty()) return;
+  // Apply right to left so earlier ranges stay valid.
+  for (size_t r = ranges.size(); r-- > 0;) s->replace_ranges({ranges[r]}, repl[r]);
+}
+
+}  // namespace deepfuse::tok
