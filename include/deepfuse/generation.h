@@ -114,8 +114,8 @@ struct TokenLogprob {
 };
 struct GeneratedToken {
   int32_t id = 0;
-  float logprob = 0;                // log-softmax of the final processed scores
-  std::vector<TokenLogprob> top;    // top_logprobs alternatives, best first
+  float logprob = 0;              // log-softmax of the final processed scores
+  std::vector<TokenLogprob> top;  // top_logprobs alternatives, best first
 };
 
 struct GenerationRequest {
@@ -129,11 +129,11 @@ struct GenerationRequest {
 };
 
 struct GenerationResult {
-  std::vector<int32_t> ids;  // generated tokens only (EOS / stop-string token included)
-  std::string text;          // decoded `ids`, cut before a matched stop string
-  std::string finish_reason; // "stop" (EOS, stop string, criterion) or "length"
+  std::vector<int32_t> ids;   // generated tokens only (EOS / stop-string token included)
+  std::string text;           // decoded `ids`, cut before a matched stop string
+  std::string finish_reason;  // "stop" (EOS, stop string, criterion) or "length"
   std::optional<std::string> stop_string;  // the stop string that ended it
-  std::vector<GeneratedToken> tokens;       // per-token logprobs when config.logprobs
+  std::vector<GeneratedToken> tokens;      // per-token logprobs when config.logprobs
 };
 
 struct GeneratorOptions {

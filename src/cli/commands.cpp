@@ -4,7 +4,9 @@ namespace deepfuse::cli {
 
 const std::vector<Registrar>& registrars() {
   static const std::vector<Registrar> all = {
+      register_inspect,
       register_bench,
+      register_kb,
       register_mask,
   };
   return all;

@@ -14,6 +14,8 @@ const std::vector<Registrar>& registrars();
 
 // One line per subcommand file (cmd_<name>.cpp):
 void register_bench(CLI::App& root);
+void register_inspect(CLI::App& root);
+void register_kb(CLI::App& root);
 void register_mask(CLI::App& root);
 
 }  // namespace deepfuse::cli

@@ -34,9 +34,7 @@ struct Sequence {
   bool done = false;
 
   int64_t prompt_len() const { return rc.prompt_len; }
-  std::vector<int32_t> generated() const {
-    return {ids.begin() + rc.prompt_len, ids.end()};
-  }
+  std::vector<int32_t> generated() const { return {ids.begin() + rc.prompt_len, ids.end()}; }
 };
 
 void emit(Sequence& s, bool final) {
@@ -64,9 +62,10 @@ void step_sequence(Sequence& s, std::span<float> row) {
   st.text = s.text->text();
   engine::process_scores(s.rc, st, s.req->logits_processors, row);
   const int64_t step = static_cast<int64_t>(s.ids.size()) - s.rc.prompt_len;
-  const int32_t tok = s.rc.sample
-                          ? engine::sample_index(row, engine::uniform01(s.rc.seed, static_cast<uint64_t>(step)))
-                          : engine::argmax(row);
+  const int32_t tok =
+      s.rc.sample
+          ? engine::sample_index(row, engine::uniform01(s.rc.seed, static_cast<uint64_t>(step)))
+          : engine::argmax(row);
   if (s.rc.logprobs) s.result.tokens.push_back(engine::token_logprobs(row, tok, s.rc.top_logprobs));
   s.ids.push_back(tok);
   const bool is_eos = std::find(s.rc.eos.begin(), s.rc.eos.end(), tok) != s.rc.eos.end();

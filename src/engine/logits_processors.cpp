@@ -44,8 +44,8 @@ void repetition_penalty(std::span<const int32_t> ids, float penalty, std::span<f
   }
 }
 
-void presence_frequency_penalty(std::span<const int32_t> generated, float presence,
-                                float frequency, std::span<float> s) {
+void presence_frequency_penalty(std::span<const int32_t> generated, float presence, float frequency,
+                                std::span<float> s) {
   if (presence == 0 && frequency == 0) return;
   std::unordered_map<int32_t, int> counts;
   for (int32_t id : generated) ++counts[id];
@@ -153,7 +153,8 @@ void top_p(float p, std::span<float> s, int64_t min_keep) {
   softmax_into(sorted, probs);
   const float thresh = static_cast<float>(1.0 - static_cast<double>(p));
   const size_t n = idx.size();
-  const size_t keep_from = n > static_cast<size_t>(min_keep) ? n - static_cast<size_t>(min_keep) : 0;
+  const size_t keep_from =
+      n > static_cast<size_t>(min_keep) ? n - static_cast<size_t>(min_keep) : 0;
   double cum = 0;  // torch's CPU cumsum accumulates float in double
   for (size_t i = 0; i < keep_from; ++i) {
     cum += probs[i];

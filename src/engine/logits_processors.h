@@ -14,8 +14,8 @@ namespace deepfuse::engine {
 // CTRL penalty over every token of `ids` (prompt included): s<0 ? s*p : s/p, once per token.
 void repetition_penalty(std::span<const int32_t> ids, float penalty, std::span<float> s);
 // OpenAI: s[t] -= presence*(count>0) + frequency*count, counts over `generated` only.
-void presence_frequency_penalty(std::span<const int32_t> generated, float presence,
-                                float frequency, std::span<float> s);
+void presence_frequency_penalty(std::span<const int32_t> generated, float presence, float frequency,
+                                std::span<float> s);
 // Bans tokens that would repeat an n-gram already present in `ids`.
 void no_repeat_ngram(std::span<const int32_t> ids, int64_t n, std::span<float> s);
 // transformers' NoBadWords (a SequenceBias of -inf): single-token entries always, longer ones

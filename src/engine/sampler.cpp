@@ -26,9 +26,8 @@ std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> c, uint64_t key) {
 }
 
 double uniform01(uint64_t seed, uint64_t step) {
-  const auto r = philox4x32({static_cast<uint32_t>(step), static_cast<uint32_t>(step >> 32), 0,
-                             0x5EED5EEDu},
-                            seed);
+  const auto r = philox4x32(
+      {static_cast<uint32_t>(step), static_cast<uint32_t>(step >> 32), 0, 0x5EED5EEDu}, seed);
   const uint64_t a = r[0] >> 5, b = r[1] >> 6;  // 27 + 26 bits
   return (static_cast<double>(a) * 67108864.0 + static_cast<double>(b)) / 9007199254740992.0;
 }
@@ -73,8 +72,7 @@ GeneratedToken token_logprobs(std::span<const float> s, int32_t id, int64_t k) {
     const size_t kk = std::min<size_t>(static_cast<size_t>(k), idx.size());
     std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(kk), idx.end(),
                       [&](int32_t a, int32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
-    for (size_t i = 0; i < kk; ++i)
-      g.top.push_back({idx[i], static_cast<float>(s[idx[i]] - lse)});
+    for (size_t i = 0; i < kk; ++i) g.top.push_back({idx[i], static_cast<float>(s[idx[i]] - lse)});
   }
   return g;
 }

@@ -60,7 +60,8 @@ void TextStream::finish(const std::vector<int32_t>& gen) {
   if (!source_ || matched_ || read_ == gen.size()) return;
   const std::string prefix_text = source_->decode(slice(gen, prefix_, read_));
   const std::string new_text = source_->decode(slice(gen, prefix_, gen.size()));
-  if (new_text.size() > prefix_text.size() && new_text.compare(0, prefix_text.size(), prefix_text) == 0)
+  if (new_text.size() > prefix_text.size() &&
+      new_text.compare(0, prefix_text.size(), prefix_text) == 0)
     append(new_text.substr(prefix_text.size()));
   prefix_ = read_ = gen.size();
 }

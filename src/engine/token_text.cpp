@@ -11,7 +11,9 @@
 namespace deepfuse {
 namespace {
 
-bool has_replacement(const std::string& s) { return s.find("\xEF\xBF\xBD") != std::string::npos; }
+bool has_replacement(const std::string& s) {
+  return s.find("\xEF\xBF\xBD") != std::string::npos;
+}
 
 // GPT-2's bytes_to_unicode, inverted: code point -> byte.
 const std::unordered_map<uint32_t, uint8_t>& byte_level_inverse() {
@@ -45,7 +47,12 @@ std::optional<std::vector<uint32_t>> code_points(const std::string& s) {
 class TokenizerTextSource : public TokenTextSource {
  public:
   explicit TokenizerTextSource(std::shared_ptr<const Tokenizer> tok) : tok_(std::move(tok)) {
-    for (const char* cand : {"a", "\xE2\x96\x81" "a", "\xC4\xA0" "a", "x", "the"}) {
+    for (const char* cand : {"a",
+                             "\xE2\x96\x81"
+                             "a",
+                             "\xC4\xA0"
+                             "a",
+                             "x", "the"}) {
       auto id = tok_->token_to_id(cand);
       if (id && !tok_->is_special_token(*id) && !tok_->decode({*id}, true).empty()) {
         anchor_ = *id;
@@ -103,7 +110,9 @@ class TokenizerTextSource : public TokenTextSource {
 
 }  // namespace
 
-std::string TokenTextSource::token_bytes(int32_t id) const { return decode({id}); }
+std::string TokenTextSource::token_bytes(int32_t id) const {
+  return decode({id});
+}
 
 std::shared_ptr<TokenTextSource> make_token_text_source(std::shared_ptr<const Tokenizer> tok) {
   DF_CHECK(tok != nullptr, InvalidArgument, "make_token_text_source: tokenizer is null");

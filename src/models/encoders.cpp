@@ -333,7 +333,7 @@ void add_encoder(ModelRegistry& r, const char* arch, EncSpec s) {
   ModelEntry e;
   e.architecture = arch;
   e.kind = s.classifier ? ModelKind::SequenceClassifier : ModelKind::Encoder;
-  e.expected_tensors = [s](const HFConfig& cfg, const WeightStore& w) {
+  e.expected_tensors_in = [s](const HFConfig& cfg, const WeightStore& w) {
     return enc_tensors(parse_config(cfg, s.family), s, enc_prefix(w, s));
   };
   e.tied_tensors = [](const HFConfig&) { return std::vector<std::string>{}; };

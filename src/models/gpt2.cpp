@@ -151,7 +151,7 @@ void register_gpt2_models(ModelRegistry& r) {
   ModelEntry e;
   e.architecture = "GPT2LMHeadModel";
   e.kind = ModelKind::CausalLM;
-  e.expected_tensors = [](const HFConfig& cfg, const WeightStore& w) {
+  e.expected_tensors_in = [](const HFConfig& cfg, const WeightStore& w) {
     return gpt2_tensors(parse_gpt2_config(cfg), gpt2_prefix(w));
   };
   e.tied_tensors = [](const HFConfig& cfg) {

@@ -180,7 +180,7 @@ void add_variant(ModelRegistry& r, const char* arch, LlamaVariant v) {
   ModelEntry e;
   e.architecture = arch;
   e.kind = ModelKind::CausalLM;
-  e.expected_tensors = [v](const HFConfig& cfg, const WeightStore&) {
+  e.expected_tensors_in = [v](const HFConfig& cfg, const WeightStore&) {
     return llama_tensors(parse_llama_config(cfg, v));
   };
   e.tied_tensors = [v](const HFConfig& cfg) {

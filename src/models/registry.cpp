@@ -10,6 +10,7 @@ namespace deepfuse {
 void register_llama_models(ModelRegistry& r);
 void register_gpt2_models(ModelRegistry& r);
 void register_encoder_models(ModelRegistry& r);
+void register_deepseek_models(ModelRegistry& r);
 
 const char* model_kind_name(ModelKind k) {
   switch (k) {
@@ -24,6 +25,7 @@ ModelRegistry::ModelRegistry() {
   register_llama_models(*this);
   register_gpt2_models(*this);
   register_encoder_models(*this);
+  register_deepseek_models(*this);
 }
 
 ModelRegistry& ModelRegistry::instance() {

@@ -33,6 +33,9 @@ struct TensorSpec {
 
 // How to load a model.
 struct LoadOptions {
+  // Compute / KV-cache dtype request (f32 default). Families whose kernels run in f32 treat
+  // bf16/f16 here as "weights in that dtype" when weight_dtype is unset.
+  DType dtype = DType::F32;
   // Weight dtype. Unset: keep the checkpoint's dtype, borrowed from the mmap (zero copy);
   // set (f32 / bf16 / f16): weights of another dtype are converted once at load.
   // Activations are always f32.
@@ -44,10 +47,15 @@ struct LoadOptions {
 struct ModelEntry {
   std::string architecture;  // "LlamaForCausalLM"
   ModelKind kind = ModelKind::CausalLM;
-  // Tensors a checkpoint must (or may) contain, with shapes, for this config. `weights` lets a
-  // family pick between name prefixes checkpoints use ("transformer.", "bert.", none).
+  // Tensors a checkpoint must (or may) contain, with shapes, for this config. Set one of the
+  // two; the second lets a family pick between name prefixes checkpoints use ("transformer.",
+  // "bert.", none). Callers use expected().
+  std::function<std::vector<TensorSpec>(const HFConfig&)> expected_tensors;
   std::function<std::vector<TensorSpec>(const HFConfig&, const WeightStore& weights)>
-      expected_tensors;
+      expected_tensors_in;
+  std::vector<TensorSpec> expected(const HFConfig& cfg, const WeightStore& weights) const {
+    return expected_tensors_in ? expected_tensors_in(cfg, weights) : expected_tensors(cfg);
+  }
   // Tensors that duplicate another when the config ties them ({"lm_head.weight"}): counted once.
   std::function<std::vector<std::string>(const HFConfig&)> tied_tensors;
   // KV cache layout per layer (elements per token, dtype) for a given cache dtype.

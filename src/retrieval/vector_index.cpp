@@ -17,7 +17,7 @@ struct SlotSelector : faiss::IDSelector {
   const std::vector<uint32_t>* pos_to_slot;
   const std::vector<uint8_t>* live;
   const std::vector<uint64_t>* allowed;
-  bool is_member(faiss::idx_t pos) const override {
+  bool is_member(faiss::Index::idx_t pos) const override {
     uint32_t slot = (*pos_to_slot)[pos];
     if (!(*live)[slot]) return false;
     return !allowed || (((*allowed)[slot >> 6] >> (slot & 63)) & 1);
@@ -59,7 +59,7 @@ void VectorIndex::rebuild_faiss() {
                      vectors_.begin() + static_cast<int64_t>(s + 1) * dim_);
   }
   if (!pos_to_slot_.empty())
-    index_->add(static_cast<faiss::idx_t>(pos_to_slot_.size()), live_vecs.data());
+    index_->add(static_cast<faiss::Index::idx_t>(pos_to_slot_.size()), live_vecs.data());
   dead_in_faiss_ = 0;
 }
 
@@ -84,7 +84,7 @@ void VectorIndex::add_batch(const std::vector<uint32_t>& slots, const std::vecto
     has_vector_[slots[i]] = 1;
     pos_to_slot_.push_back(slots[i]);
   }
-  index_->add(static_cast<faiss::idx_t>(slots.size()), vecs.data());
+  index_->add(static_cast<faiss::Index::idx_t>(slots.size()), vecs.data());
 }
 
 void VectorIndex::remove(uint32_t slot) {
@@ -152,16 +152,16 @@ std::vector<std::pair<uint32_t, float>> VectorIndex::search(const float* q, size
   const bool need_sel = allowed || dead_in_faiss_ > 0;
   size_t kk = std::min<size_t>(k, pos_to_slot_.size());
   std::vector<float> dist(kk);
-  std::vector<faiss::idx_t> labels(kk);
+  std::vector<faiss::Index::idx_t> labels(kk);
   if (kind_ == "hnsw") {
     faiss::SearchParametersHNSW p;
     p.efSearch = std::max<int>(ef_search, static_cast<int>(kk));
     p.sel = need_sel ? &sel : nullptr;
-    index_->search(1, q, static_cast<faiss::idx_t>(kk), dist.data(), labels.data(), &p);
+    index_->search(1, q, static_cast<faiss::Index::idx_t>(kk), dist.data(), labels.data(), &p);
   } else {
     faiss::SearchParameters p;
     p.sel = need_sel ? &sel : nullptr;
-    index_->search(1, q, static_cast<faiss::idx_t>(kk), dist.data(), labels.data(),
+    index_->search(1, q, static_cast<faiss::Index::idx_t>(kk), dist.data(), labels.data(),
                    need_sel ? &p : nullptr);
   }
   std::vector<std::pair<uint32_t, float>> out;

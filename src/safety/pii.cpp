@@ -87,9 +87,55 @@ bool numeric_right_boundary(const ScanText& t, size_t i) {
 
 }  // namespace pii_detail
 
-std::vector<PiiSpan> find_pii(std::string_view text, const PiiOptions& opts,
+namespace {
+
+// Fullwidth forms (U+FF01..U+FF5E, common in Chinese forms: "１３８００１３８０００",
+// "ｅｍａｉｌ＠ｑｑ．ｃｏｍ") and the ideographic space U+3000 are folded to ASCII before scanning.
+// `orig[k]` is the input offset of folded byte k (orig[folded.size()] == input size), so spans
+// map back exactly. Returns false (and leaves the outputs empty) when nothing needs folding.
+bool fold_fullwidth(std::string_view text, std::string* folded, std::vector<size_t>* orig) {
+  bool any = false;
+  for (size_t i = 0; i + 2 < text.size() && !any; ++i) {
+    unsigned char c0 = text[i], c1 = text[i + 1];
+    any = (c0 == 0xEF && (c1 == 0xBC || c1 == 0xBD)) || (c0 == 0xE3 && c1 == 0x80);
+  }
+  if (!any) return false;
+  folded->reserve(text.size());
+  orig->reserve(text.size() + 1);
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c0 = text[i];
+    if (i + 2 < text.size()) {
+      unsigned char c1 = text[i + 1], c2 = text[i + 2];
+      unsigned cp = 0;
+      if (c0 == 0xEF && (c1 == 0xBC || c1 == 0xBD) && c2 >= 0x80 && c2 <= 0xBF) {
+        cp = ((c0 & 0x0Fu) << 12) | ((c1 & 0x3Fu) << 6) | (c2 & 0x3Fu);
+      } else if (c0 == 0xE3 && c1 == 0x80 && c2 == 0x80) {
+        cp = 0x3000;
+      }
+      if (cp == 0x3000 || (cp >= 0xFF01 && cp <= 0xFF5E)) {
+        folded->push_back(cp == 0x3000 ? ' ' : static_cast<char>(cp - 0xFEE0));
+        orig->push_back(i);
+        i += 3;
+        continue;
+      }
+    }
+    folded->push_back(static_cast<char>(c0));
+    orig->push_back(i);
+    ++i;
+  }
+  orig->push_back(text.size());
+  return true;
+}
+
+}  // namespace
+
+std::vector<PiiSpan> find_pii(std::string_view input, const PiiOptions& opts,
                               PiiScanStats* stats) {
   using namespace pii_detail;
+  std::string folded;
+  std::vector<size_t> orig;
+  const bool was_folded = fold_fullwidth(input, &folded, &orig);
+  std::string_view text = was_folded ? std::string_view(folded) : input;
   ScanText t(text);
   std::vector<Candidate> cands;
   if (opts.card) scan_cards(t, opts, &cands);
@@ -121,7 +167,11 @@ std::vector<PiiSpan> find_pii(std::string_view text, const PiiOptions& opts,
     auto it = taken.lower_bound(c.end);  // first accepted span starting at or after c.end
     if (it != taken.begin() && std::prev(it)->second > c.begin) continue;
     taken.emplace(c.begin, c.end);
-    spans.push_back({c.type, c.begin, c.end});
+    if (was_folded) {
+      spans.push_back({c.type, orig[c.begin], orig[c.end]});
+    } else {
+      spans.push_back({c.type, c.begin, c.end});
+    }
   }
   std::sort(spans.begin(), spans.end(),
             [](const PiiSpan& a, const PiiSpan& b) { return a.begin < b.begin; });

@@ -178,6 +178,80 @@ size_t chinese_date(const ScanText& t, size_t i) {
   return e;
 }
 
+// Chinese numeral digit (〇零一二三四五六七八九) at `pos`: returns 0-9, 10 for 十, -1 otherwise.
+int cn_numeral(const ScanText& t, size_t pos) {
+  static const struct {
+    const char* u8;
+    int value;
+  } kNumerals[] = {{"\xE3\x80\x87", 0}, {"\xE9\x9B\xB6", 0}, {"\xE4\xB8\x80", 1},
+                   {"\xE4\xBA\x8C", 2}, {"\xE4\xB8\x89", 3}, {"\xE5\x9B\x9B", 4},
+                   {"\xE4\xBA\x94", 5}, {"\xE5\x85\xAD", 6}, {"\xE4\xB8\x83", 7},
+                   {"\xE5\x85\xAB", 8}, {"\xE4\xB9\x9D", 9}, {"\xE5\x8D\x81", 10}};
+  char c0 = t.at(pos);
+  if (static_cast<unsigned char>(c0) < 0xE3) return -1;
+  char c1 = t.at(pos + 1), c2 = t.at(pos + 2);
+  for (const auto& n : kNumerals) {
+    if (c0 == n.u8[0] && c1 == n.u8[1] && c2 == n.u8[2]) return n.value;
+  }
+  return -1;
+}
+
+// A number from 1 to 31 written in Chinese numerals (三, 十二, 二十一, 三十): returns the byte
+// length and sets *value, or 0.
+int read_cn_small(const ScanText& t, size_t pos, int* value) {
+  int a = cn_numeral(t, pos);
+  if (a < 1) return 0;
+  if (a == 10) {  // 十, 十X
+    int b = cn_numeral(t, pos + 3);
+    if (b >= 1 && b <= 9) {
+      *value = 10 + b;
+      return 6;
+    }
+    *value = 10;
+    return 3;
+  }
+  if (cn_numeral(t, pos + 3) == 10) {  // X十, X十Y
+    int c = cn_numeral(t, pos + 6);
+    if (c >= 1 && c <= 9) {
+      *value = a * 10 + c;
+      return 9;
+    }
+    *value = a * 10;
+    return 6;
+  }
+  *value = a;
+  return 3;
+}
+
+// "二〇二四年一月二日": four numeral digits for the year, then month and day in words.
+size_t chinese_numeral_date(const ScanText& t, size_t i) {
+  int year = 0;
+  size_t p = i;
+  for (int k = 0; k < 4; ++k, p += 3) {
+    int d = cn_numeral(t, p);
+    if (d < 0 || d > 9) return 0;
+    year = year * 10 + d;
+  }
+  static const char kNian[] = "\xE5\xB9\xB4", kYue[] = "\xE6\x9C\x88", kRi[] = "\xE6\x97\xA5",
+                    kHao[] = "\xE5\x8F\xB7";
+  auto cjk = [&](size_t pos, const char* u8) -> size_t {
+    for (int k = 0; k < 3; ++k) {
+      if (t.at(pos + k) != u8[k]) return 0;
+    }
+    return pos + 3;
+  };
+  if ((p = cjk(p, kNian)) == 0) return 0;
+  int month = 0, day = 0;
+  int lm = read_cn_small(t, p, &month);
+  if (lm == 0 || (p = cjk(p + lm, kYue)) == 0) return 0;
+  int ld = read_cn_small(t, p, &day);
+  if (ld == 0) return 0;
+  size_t e = cjk(p + ld, kRi);
+  if (e == 0) e = cjk(p + ld, kHao);
+  if (e == 0 || !valid_date(year, month, day)) return 0;
+  return e;
+}
+
 }  // namespace
 
 void scan_dates(const ScanText& t, std::vector<Candidate>* out) {
@@ -192,6 +266,10 @@ void scan_dates(const ScanText& t, std::vector<Candidate>* out) {
       if (end) out->push_back({PiiType::kDate, i, end});
     } else if (is_alpha(c) && !is_alpha(t.before(i))) {
       size_t end = month_day_year(t, i);
+      if (end) out->push_back({PiiType::kDate, i, end});
+    } else if (static_cast<unsigned char>(c) >= 0xE3 && cn_numeral(t, i) >= 0 &&
+               (i < 3 || cn_numeral(t, i - 3) < 0)) {
+      size_t end = chinese_numeral_date(t, i);
       if (end) out->push_back({PiiType::kDate, i, end});
     }
   }

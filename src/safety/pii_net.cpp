@@ -203,8 +203,13 @@ void scan_ipv6(const ScanText& t, std::vector<Candidate>* out) {
     size_t e = i;
     while (e < n && is_v6_char(t.at(e))) ++e;
     i = e;
-    char prev = t.before(b);
-    if (is_alnum(prev) || prev == '_') continue;
+    // A label colon glued to the address ("host:fe80::1", "地址：fe80::1" after fullwidth
+    // folding) is not part of it: drop one leading ':' unless it starts a "::".
+    if (e - b >= 2 && t.at(b) == ':' && (t.at(b + 1) != ':' || t.at(b + 2) == ':')) {
+      ++b;
+    } else if (is_alnum(t.before(b)) || t.before(b) == '_') {
+      continue;
+    }
     // Sentence punctuation after an address: "... fe80::1." / "... ::1:".
     while (e > b && t.at(e - 1) == '.') --e;
     if (e - b >= 2 && t.at(e - 1) == ':' && t.at(e - 2) != ':') --e;

@@ -75,11 +75,19 @@ void scan_cards(const ScanText& t, const PiiOptions& opts, std::vector<Candidate
       ++i;
       continue;
     }
-    // A card may start at a number boundary, or inside a space-separated run of numbers
-    // ("qty 2 4111 1111 1111 1111"), in which case the card itself must be space-grouped or
-    // contiguous.
-    bool boundary = numeric_left_boundary(t, i);
-    bool in_space_run = !boundary && t.before(i) == ' ' && i >= 2 && is_digit(t.at(i - 2));
+    // A card may start at a number boundary, or after a short quantity in a space-separated
+    // run ("qty 2 4111 1111 1111 1111"); never in the middle of a longer grouped number such as
+    // an IBAN or another card ("DE41 3831 8093 5107 8418 13").
+    bool after_number = t.before(i) == ' ' && i >= 2 && is_digit(t.at(i - 2));
+    bool boundary = numeric_left_boundary(t, i) && !after_number;
+    bool in_space_run = false;
+    if (after_number) {
+      size_t qe = i - 1;  // the space after the quantity
+      size_t qs = qe;
+      while (qs > 0 && qe - qs < 3 && is_digit(t.at(qs - 1))) --qs;
+      size_t len = qe - qs;
+      in_space_run = len <= 2 && !is_digit(t.before(qs)) && numeric_left_boundary(t, qs);
+    }
     if (!boundary && !in_space_run) {
       i += digit_run(t, i, kMaxCardDigits + 1);
       continue;
@@ -96,7 +104,7 @@ void scan_cards(const ScanText& t, const PiiOptions& opts, std::vector<Candidate
     while (true) {
       size_t len = digit_run(t, pos, kMaxCardDigits + 1);
       if (nd + static_cast<int>(len) > kMaxCardDigits) {
-        ok = ng > 0;  // a run longer than a card: only earlier groups can form one
+        ok = false;  // the grouped number is longer than any card
         break;
       }
       for (size_t k = 0; k < len; ++k) digits[nd++] = t.at(pos + k);
@@ -115,26 +123,17 @@ void scan_cards(const ScanText& t, const PiiOptions& opts, std::vector<Candidate
     if (ok && in_space_run && sep == '-') ok = false;
     if (ok) {
       // Group layout: every group but the last has 3-8 digits (4-4-4-4, 4-6-5, 4-4-4-4-3).
-      int max_groups = ng;
-      for (int g = 0; g + 1 < ng; ++g) {
+      for (int g = 0; g + 1 < ng && ok; ++g) {
         int gl = group_digits[g] - (g ? group_digits[g - 1] : 0);
-        if (gl < 3 || gl > 8) {
-          max_groups = g + 1;
-          break;
-        }
+        ok = gl >= 3 && gl <= 8;
       }
-      // Longest prefix of groups first. Only a space separator may be followed by more digits.
-      for (int g = max_groups; g >= 1; --g) {
-        int cnt = group_digits[g - 1];
-        if (cnt < kMinCardDigits) break;
-        size_t end = group_ends[g - 1];
-        bool right_ok = numeric_right_boundary(t, end) && !(sep == '-' && g < ng);
-        if (!right_ok) continue;
-        std::string_view d(digits, cnt);
-        if (!luhn_valid(d)) continue;
-        if (opts.card_require_iin && !iin_plausible(digits, cnt)) continue;
-        out->push_back({PiiType::kCard, i, end});
-        break;
+    }
+    // The whole grouped number must be the card: a prefix of a longer one is not.
+    if (ok && nd >= kMinCardDigits && numeric_right_boundary(t, group_ends[ng - 1]) &&
+        !(t.at(group_ends[ng - 1]) == ' ' && is_digit(t.at(group_ends[ng - 1] + 1)))) {
+      std::string_view d(digits, nd);
+      if (luhn_valid(d) && (!opts.card_require_iin || iin_plausible(digits, nd))) {
+        out->push_back({PiiType::kCard, i, group_ends[ng - 1]});
       }
     }
     i += digit_run(t, i, kMaxCardDigits + 1);

@@ -110,7 +110,9 @@ void scan_phones(const ScanText& t, std::vector<Candidate>* out) {
     if (c == '+' || c == '(') {
       start = is_digit(t.at(i + 1)) && !is_alnum(t.before(i));
     } else if (is_digit(c)) {
-      start = !is_digit(t.before(i)) && numeric_left_boundary(t, i);
+      // Not inside a space-grouped number either ("PL73 1044 1381 0826 2864 6266 8829").
+      start = !is_digit(t.before(i)) && numeric_left_boundary(t, i) &&
+              !(t.before(i) == ' ' && i >= 2 && is_alnum(t.at(i - 2)) && is_digit(t.at(i - 2)));
     }
     if (!start) continue;
 
@@ -159,10 +161,12 @@ void scan_phones(const ScanText& t, std::vector<Candidate>* out) {
       len[k] = static_cast<int>(p.g[k].end - p.g[k].begin);
       digits_after[k] = d.size();
     }
+    // The whole group sequence must be the number: a prefix of a longer grouped number (an
+    // IBAN, a card with a bad checksum) is not a phone.
+    if (p.n == kMaxGroups) continue;
     for (int ng = p.n; ng >= 1; --ng) {
       size_t end = p.g[ng - 1].span_end;
-      // A following group is only allowed after a space ("call 138 1234 5678 2 times").
-      if (ng < p.n && p.g[ng].sep_before != ' ') continue;
+      if (ng < p.n) continue;
       if (!numeric_right_boundary(t, end)) continue;
       std::string dd = d.substr(0, digits_after[ng - 1]);
       if (dd.size() < 2) continue;

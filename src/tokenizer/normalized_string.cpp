@@ -115,7 +115,8 @@ void NormalizedString::append(std::string_view p) {
   align_.insert(align_.end(), p.size(), sp);
 }
 
-void NormalizedString::replace_ranges(const std::vector<Span>& ranges, std::string_view content) {
+void NormalizedString::replace_ranges(const std::vector<std::pair<size_t, size_t>>& ranges,
+                                      std::string_view content) {
   if (ranges.empty()) return;
   // In-place fast path: same length replacement keeps identity-style per byte spans.
   std::string out;

@@ -43,7 +43,7 @@ class NormalizedString {
   void append(std::string_view p);
   // Replaces every (non-overlapping, left to right) byte range in `ranges` by `content`; the new
   // bytes take the span of the replaced range.
-  void replace_ranges(const std::vector<Span>& ranges, std::string_view content);
+  void replace_ranges(const std::vector<std::pair<size_t, size_t>>& ranges, std::string_view content);
   // Removes leading/trailing whitespace characters.
   void strip(bool left, bool right);
 

@@ -101,7 +101,7 @@ void PrecompiledCharsmap::apply(NormalizedString* s) const {
   }
   bounds.push_back(n);
   // Rewrite grapheme by grapheme; map_chars cannot express multi-char units, so build ranges.
-  std::vector<Span> ranges;
+  std::vector<std::pair<size_t, size_t>> ranges;
   std::vector<std::string> repl;
   for (size_t g = 0; g + 1 < bounds.size(); ++g) {
     size_t b = bounds[g], e = bounds[g + 1];

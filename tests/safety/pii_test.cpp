@@ -224,3 +224,40 @@ TEST(PiiTypes, NamesRoundTrip) {
 
 }  // namespace
 }  // namespace deepfuse
+
+namespace deepfuse {
+namespace {
+
+TEST(PiiFullwidth, FoldedBeforeScanningAndMappedBack) {
+  // Fullwidth digits and '＠' are common in Chinese forms; offsets refer to the original text.
+  EXPECT_EQ(found("手机１３８００１３８０００。"), V{"phone:１３８００１３８０００"});
+  EXPECT_EQ(found("邮箱ｚｈａｎｇ＠ｑｑ．ｃｏｍ"), V{"email:ｚｈａｎｇ＠ｑｑ．ｃｏｍ"});
+  EXPECT_EQ(found("卡号４１１１　１１１１　１１１１　１１１１"),
+            V{"card:４１１１　１１１１　１１１１　１１１１"});
+  EXPECT_EQ(mask_pii("a １３８００１３８０００ b 13800138000", {}).text, "a [PHONE] b [PHONE]");
+  EXPECT_EQ(found("１３８００１３８００１２"), V{});  // 12 digits
+}
+
+TEST(PiiDate, ChineseNumerals) {
+  EXPECT_EQ(found("日期二〇二四年一月二日。"), V{"date:二〇二四年一月二日"});
+  EXPECT_EQ(found("一九九八年十二月三十一日"), V{"date:一九九八年十二月三十一日"});
+  EXPECT_EQ(found("二〇二四年二月二十九号"), V{"date:二〇二四年二月二十九号"});
+  EXPECT_EQ(found("二〇二三年二月二十九日"), V{});  // not a leap year
+  EXPECT_EQ(found("二〇二四年十三月一日"), V{});
+  EXPECT_EQ(found("一二三四五六"), V{});
+}
+
+}  // namespace
+}  // namespace deepfuse
+
+namespace deepfuse {
+namespace {
+
+TEST(PiiIp, LabelColons) {
+  EXPECT_EQ(found("host:fe80::1 up"), V{"ip:fe80::1"});
+  EXPECT_EQ(found("服务器地址：2001:db8::7"), V{"ip:2001:db8::7"});
+  EXPECT_EQ(found("Foo::bar1 and std::abc1"), V{});
+}
+
+}  // namespace
+}  // namespace deepfuse

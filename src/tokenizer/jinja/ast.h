@@ -46,6 +46,7 @@ struct Expr {
   std::vector<ExprPtr> args;                               // call/filter/test positional
   std::vector<std::pair<std::string, ExprPtr>> kwargs;     // call/filter/test keyword
   bool negated = false;                                    // kTest with `is not`
+  bool is_tuple = false;                                   // kList written as a tuple
 };
 
 struct MacroParam {

@@ -9,9 +9,8 @@ namespace deepfuse::jinja {
 
 namespace {
 
-int64_t checked(bool overflow, int64_t v, Interpreter& in) {
+void check_overflow(bool overflow, Interpreter& in) {
   if (overflow) in.unsupported("integer arithmetic beyond 64 bits");
-  return v;
 }
 
 // Python floor division and modulo for ints.
@@ -562,7 +561,7 @@ Value Interpreter::eval(const Expr& e) {
     case Expr::Kind::kList: {
       ValueList items;
       for (const auto& x : e.items) items.push_back(eval(*x));
-      return Value::list(std::move(items));
+      return Value::list(std::move(items), e.is_tuple ? ListKind::kTuple : ListKind::kList);
     }
     case Expr::Kind::kDict: {
       ValueDict d;
@@ -680,14 +679,24 @@ Value Interpreter::eval_binary(const Expr& e) {
       }
     } else {
       int64_t x = a.as_int(), y = b.as_int(), r = 0;
-      if (op == "+") return Value(checked(__builtin_add_overflow(x, y, &r), r, *this));
-      if (op == "-") return Value(checked(__builtin_sub_overflow(x, y, &r), r, *this));
-      if (op == "*") return Value(checked(__builtin_mul_overflow(x, y, &r), r, *this));
+      if (op == "+") {
+        check_overflow(__builtin_add_overflow(x, y, &r), *this);
+        return Value(r);
+      }
+      if (op == "-") {
+        check_overflow(__builtin_sub_overflow(x, y, &r), *this);
+        return Value(r);
+      }
+      if (op == "*") {
+        check_overflow(__builtin_mul_overflow(x, y, &r), *this);
+        return Value(r);
+      }
       if (op == "**") {
         if (y < 0) return Value(std::pow(static_cast<double>(x), static_cast<double>(y)));
         int64_t acc = 1;
         for (int64_t k = 0; k < y; ++k) {
-          acc = checked(__builtin_mul_overflow(acc, x, &r), r, *this);
+          check_overflow(__builtin_mul_overflow(acc, x, &r), *this);
+          acc = r;
           if (acc == 0 || acc == 1) break;
           if (acc == -1) {
             acc = ((y - k - 1) % 2 == 0) ? -1 : 1;
@@ -739,6 +748,7 @@ Value Interpreter::eval_binary(const Expr& e) {
   }
   if (op == "%" && a.is_string()) unsupported("printf-style string formatting ('...' % args)");
   type_error();
+  return Value();
 }
 
 Value Interpreter::eval_compare(const Expr& e) {

@@ -283,6 +283,7 @@ class Parser {
     ExprPtr first = no_condexpr ? parse_or() : parse_expression();
     if (!at_op(",")) return first;
     auto tup = make(Expr::Kind::kList, line);
+    tup->is_tuple = true;
     tup->items.push_back(std::move(first));
     while (skip_op(",")) {
       if (peek().type == TokenType::kBlockEnd || peek().type == TokenType::kVarEnd) break;
@@ -467,11 +468,14 @@ class Parser {
         if (t.text == "(") {
           ++i_;
           if (skip_op(")")) {
-            return make(Expr::Kind::kList, line);  // empty tuple
+            auto empty = make(Expr::Kind::kList, line);  // ()
+            empty->is_tuple = true;
+            return empty;
           }
           ExprPtr e = parse_expression();
           if (at_op(",")) {
             auto tup = make(Expr::Kind::kList, line);
+            tup->is_tuple = true;
             tup->items.push_back(std::move(e));
             while (skip_op(",")) {
               if (at_op(")")) break;
