@@ -248,9 +248,110 @@ def load_templates():
     return out
 
 
+# Small templates probing one semantic each (scoping, whitespace control, Python value
+# printing, Unicode string handling, filters); rendered with WITH_SYSTEM and TOOLS.
+SNIPPETS = [
+    "{% set x = 1 %}{% for i in [1, 2] %}{{ x }}{% set x = 5 %}{{ x }}{% endfor %}{{ x }}",
+    "{% if true %}{% set y = 'in-if' %}{% endif %}{{ y }}",
+    "{% for m in messages %}{% set last = m.role %}{% endfor %}[{{ last }}]",
+    "{% set ns = namespace(a=[]) %}{% for m in messages %}{% set ns.a = ns.a + [loop.index] %}{% endfor %}{{ ns.a }}",
+    "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set t = 1, 'x' %}{{ t }}",
+    "{% for a, b in [[1, 2], [3, 4]] %}{{ a * b }},{% endfor %}",
+    "{% for m in messages %}{% for c in m.content[:3] %}{{ loop.index }}{{ c }}{% endfor %}|{{ loop.index }}{% endfor %}",
+    "line1\n  {% if true %}\n  body\n  {% endif %}\nend\n",
+    "a\r\nb\rc\n{% if true %}\r\nx{% endif %}\r\n",
+    "  {{ 'v' }}  {% if true %}x{% endif %}  \n    {%- if true %}y{% endif %}",
+    "{%- for m in messages -%}\n  {{ m.role }}\n{%- endfor -%}\n",
+    "x  {#- c -#}  y {# keep #} z\n  {# own line #}\nw",
+    "{{ 'a' }}\n{{ 'b' }}\n\n",
+    "{% macro m(a, b='B', c=none) %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ m(1) }} {{ m(1, 2, 3) }} {{ m(a=0, c='C') }}",
+    "{% macro outer() %}[{{ caller() }}]{% endmacro %}{% call outer() %}inside{% endcall %}",
+    "{{ '\\u00e9\\U0001F600\\x41\\101\\t|\\q' }}",
+    "{{ \"a\" 'b' \"c\" }}",
+    "{{ 1.0 }} {{ 1.5e300 * 1e10 }} {{ 2.5e-5 }} {{ 100.0 / 3 }} {{ 1e22 }} {{ 123456789012345678.0 }} {{ 0.000123 }} {{ -1e-4 }}",
+    "{{ 10 / 4 }} {{ 10 // 4 }} {{ -10 // 4 }} {{ 10 % -3 }} {{ 2 ** -1 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ true + 1 }}",
+    "{{ 'héllo wörld'|upper }} {{ 'ÀÉÎ'|lower }} {{ '日本語テキスト'[2:5] }} {{ '😀a😀'|length }} {{ 'añb'[1] }} {{ 'añb'[::-1] }}",
+    "{{ 'ǅungla'|title }} {{ 'straße'.title() }} {{ \"they're bill's\".title() }} {{ 'a1b2 c3'.title() }}",
+    "{{ '  a b  '.split(' ') }} {{ 'a  b'.split(' ', 1) }} {{ '\\ta\\nb  c '.split() }} {{ 'a b c'.rsplit(None, 1) }} {{ ''.split(',') }} {{ ''.split() }}",
+    "{{ 'x</think>y</think>z'.split('</think>')[-1] }} {{ 'abc'.split('</think>')[0] }}",
+    "{{ ' \\n x \\n '.strip() }}|{{ 'xyxhixy'.strip('xy') }}|{{ '\\u3000wide\\u00a0'.strip() }}|",
+    "{{ messages|selectattr('role', 'in', ['user', 'system'])|map(attribute='content')|list }}",
+    "{{ messages|map(attribute='nope', default='D')|list }} {{ messages|map('upper')|list|length }} {{ ['a', 'b']|map('upper')|join }}",
+    "{{ [1, 0, 2, none]|select|list }} {{ [1, 2, 3, 4]|select('odd')|list }} {{ [1, 2, 3]|reject('gt', 1)|list }}",
+    "{{ tools|map(attribute='function.name')|join(' & ') }} {{ tools|map(attribute='function.parameters.required.0')|list }}",
+    "{{ messages|join(attribute='role', d='|') }} {{ [1, none, 'x']|join(',') }}",
+    "{{ tools[0]|tojson }}",
+    "{{ tools|tojson(indent=2) }}",
+    "{{ {'b': 1, 'a': {'d': [], 'c': {}}}|tojson(sort_keys=true, indent=0) }}",
+    "{{ 'ü\"\\\\/\\b\\f\\n\\r\\t\\x01\\x7f\\u2028'|tojson }} {{ 'ü'|tojson(ensure_ascii=true) }}",
+    "{{ [1.5, -0.0, 1e100, 3, true, none]|tojson }} {{ {'k': [1, {'x': 'y'}]}|tojson(separators=(',', ':')) }}",
+    "{{ messages[0] }}",
+    "{{ messages[1]['content'] }} {{ messages[1].content }} {{ messages[1]['nope'] is defined }} {{ messages[-1].role }} {{ messages[10] is undefined }}",
+    "{{ messages|length }} {{ messages[0]|length }} {{ 'abc'|length }} {{ {'a': 1}|length }} {{ messages|count }}",
+    "{{ messages|first }}|{{ messages|last|tojson }}|{{ []|first }}|{{ 'abc'|first }}{{ 'abc'|last }}",
+    "{{ 1 if none }}|{{ none if 1 else 2 }}|{{ 0 or '' or 'c' }}|{{ 1 and 2 }}|{{ 0 and 2 }}|{{ not none }}",
+    "{{ 1 == true }} {{ 1 is sameas true }} {{ [1, 2] == [1, 2] }} {{ 'a' < 'b' }} {{ [1, 2] < [1, 3] }} {{ 2 > 1.5 }} {{ none == none }}",
+    "{{ 'ab' in messages[0].content }} {{ 'content' in messages[0] }} {{ 1 in [1.0] }} {{ 'x' not in 'xyz' }}",
+    "{{ true is boolean }} {{ 1 is integer }} {{ 1.0 is float }} {{ true is number }} {{ 'a' is iterable }} {{ 1 is iterable }} {{ {} is sequence }} {{ messages is sequence }} {{ raise_exception is callable }}",
+    "{{ messages[0].role is lower }} {{ 'ABC' is upper }} {{ none is not none }} {{ 2 is not even }}",
+    "{% for k, v in messages[0]|items %}{{ k }}={{ v }};{% endfor %} {% for k, v in {'x': 1}.items() %}{{ k }}{{ v }}{% endfor %}",
+    "{{ messages[0].values()|list }} {{ messages[0].items()|list }}",
+    "{{ {'b': 2, 'A': 1, 'a': 3}|dictsort }} {{ {'b': 2, 'a': 3}|dictsort(by='value', reverse=true) }}",
+    "{{ ['b', 'B', 'a']|unique|list }} {{ ['b', 'B', 'a']|sort(case_sensitive=true) }} {{ tools|sort(attribute='function.name')|map(attribute='function.name')|list }}",
+    "{{ 'Hello'|replace('l', '') }} {{ 'aaa'|replace('', '-') }} {{ 'x'|replace('x', 'yy', 0) }}",
+    "{{ '  x  '|trim('x ') }} {{ '--x--'|trim('-') }} {{ 12|string ~ 3 }} {{ 1.0|string }} {{ none|string }}",
+    "{{ '0x1A'|int }} {{ ' 42 '|int }} {{ '1_000'|int }} {{ '-5'|int }} {{ '3.9'|int }} {{ 'nan'|float }} {{ '1e3'|float }} {{ true|int }}",
+    "{{ 'a\\nb\\n'|indent }}|{{ 'a\\nb'|indent('> ', first=true) }}|{{ ''|indent }}|",
+    "{{ '<a href=\"x\">&</a>'|e }} {{ '<x>'|safe }}",
+    "{% set s %}{% for m in messages %}{{ m.role[0] }}{% endfor %}{% endset %}{{ s }}{{ s|length }}",
+    "{% for i in range(5) if i is odd %}{{ i }}{{ loop.length }}{% else %}none{% endfor %}",
+    "{% for i in range(3) %}{% for j in range(3) %}{% if j > i %}{% break %}{% endif %}{{ i }}{{ j }} {% endfor %}{% endfor %}",
+    "{% for x in 'ab' %}{{ loop.previtem }}-{{ x }}-{{ loop.nextitem }};{% endfor %}",
+    "{% for x in {'k1': 1, 'k2': 2} %}{{ x }}{% endfor %}",
+    "{{ (messages|selectattr('role', 'equalto', 'assistant')|list|length) * 10 }} {{ -messages|length }} {{ +3 }}",
+    "{{ messages[1:]|map(attribute='role')|join(',') }} {{ messages[::-2]|length }} {{ messages[:-1][-1].role }} {{ [1,2,3][5:] }}",
+    "{{ add_generation_prompt }} {{ bos_token }}{{ eos_token }} {{ documents }} {{ undefined_thing }}",
+    "{{ 'abc'.find('c') }} {{ 'añc'.find('c') }} {{ 'a,b'.count(',') }} {{ '-'.join(['a', 'b']) }} {{ 'ab12'.isalnum() }} {{ '12'.isdigit() }} {{ ' '.isspace() }}",
+    "{{ 'abc'.startswith(('x', 'a')) }} {{ ''.startswith('') }} {{ 'Abc'.capitalize() }} {{ 'ABC'.lower() }} {{ 'x\\ny'.splitlines() }}",
+    "{{ dict(a=1, b='2') }} {{ namespace(x=1).x }} {{ range(3) is iterable }}",
+    "{% set d = {'a': 1} %}{{ d.a }} {{ d['a'] }} {{ d.get('a') }} {{ d['items'] is defined }}",
+    "{{ [1, [2, 3]] }} {{ (1,) }} {{ () }} {{ {'a': (1, 2)} }} {{ ['é', '\\n', \"'\"] }} {{ [1.0, -2.5e-7] }}",
+    "{%- generation -%}  gen {{ 1 }}  {%- endgeneration %}",
+    "{{ 'a' ~ 'b' * 2 }} {{ 1 + 2 * 3 - 4 / 2 }} {{ 2 ** 3 ** 2 }} {{ (1 + 2) * 3 }} {{ 7 % 4 * 2 }}",
+    "{{ 'x' ~ 1 + 2 }}",
+    "a {%- if true -%}\u00a0\u3000x\u2003{%- endif -%} b {{\u00a0'c'\u3000}}",
+    "{{ messages[0].content.nope.deeper }}",
+    "{{ raise_exception('custom failure: ' ~ messages|length) }}",
+    "{% if messages[0].role == 'system' %}S{% elif messages[0].role == 'user' %}U{% else %}O{% endif %}{% if not messages %}E{% endif %}",
+    "{% for m in messages %}{{ m.role }}{% if not loop.last %}, {% endif %}{% endfor %}",
+    "{% set content = messages[0].content %}{% if '</think>' in content %}T{% else %}N{% endif %} {{ content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') }}",
+]
+
+
+def write_snippets(env):
+    cases = []
+    for src in SNIPPETS:
+        rec = {"template": src}
+        try:
+            rec["expected"] = env.from_string(src).render(
+                messages=WITH_SYSTEM, tools=TOOLS, documents=None, add_generation_prompt=True,
+                bos_token="<s>", eos_token="</s>")
+        except Exception as e:  # noqa: BLE001
+            rec["expected_error"] = str(e)
+            rec["expected_error_type"] = type(e).__name__
+        cases.append(rec)
+    path = os.path.join(OUT, "snippets.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"messages": WITH_SYSTEM, "tools": TOOLS, "jinja2_version": jinja2.__version__,
+                   "cases": cases}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"{path}: {len(cases)} snippets", file=sys.stderr)
+
+
 def main():
     env = make_env()
     os.makedirs(OUT, exist_ok=True)
+    write_snippets(env)
     for name, source, special in load_templates():
         tpl = env.from_string(source)
         fixture = {"template_name": name, "template": source, "special_tokens": special,

@@ -8,6 +8,8 @@ const std::vector<Registrar>& registrars() {
       register_bench,
       register_kb,
       register_mask,
+      register_tokenize,
+      register_detokenize,
   };
   return all;
 }

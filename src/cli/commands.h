@@ -17,5 +17,7 @@ void register_bench(CLI::App& root);
 void register_inspect(CLI::App& root);
 void register_kb(CLI::App& root);
 void register_mask(CLI::App& root);
+void register_tokenize(CLI::App& root);
+void register_detokenize(CLI::App& root);
 
 }  // namespace deepfuse::cli

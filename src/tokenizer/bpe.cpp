@@ -7,6 +7,7 @@
 #include <queue>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "tokenizer/model_common.h"
 
 namespace deepfuse::tok {
@@ -109,6 +110,7 @@ class Bpe : public Model {
     }
     merges_.reserve(merges->size());
     std::string joined;
+    size_t skipped = 0;
     for (size_t i = 0; i < merges->size(); ++i) {
       const auto& [a, b] = (*merges)[i];
       auto lookup = [&](const std::string& t) -> int32_t {
@@ -124,7 +126,17 @@ class Bpe : public Model {
         joined.append(b, prefix_.size(), std::string::npos);
       else
         joined.append(b);
-      int32_t inew = lookup(joined);
+      auto it_new = vocab_.find(std::string_view(joined));
+      if (it_new == vocab_.end()) {
+        // The merge can never yield a token (GPT-2's published files have one: "ĠCla ude").
+        // HF rejects the file; transformers' slow tokenizer maps the result to unk. We skip it.
+        ++skipped;
+        if (skipped == 1)
+          DF_LOG_WARN("{}.merges[{}]: merge result '{}' is not in the vocabulary; merge ignored",
+                      path, i, joined);
+        continue;
+      }
+      int32_t inew = it_new->second;
       merges_.put(key(ia, ib), (static_cast<uint64_t>(i) << 32) | static_cast<uint32_t>(inew));
     }
     if (data) data->merges.clear();

@@ -14,29 +14,34 @@ ChatTemplate ChatTemplate::from_string(const std::string& source) {
 
 ChatTemplate ChatTemplate::from_config_field(const nlohmann::json& field, const std::string& name) {
   if (field.is_string()) return from_string(field.get<std::string>());
-  DF_CHECK(field.is_array(), FormatError,
-           "tokenizer_config.json: chat_template must be a string or a list of {name, template}, got "
-               << field.type_name());
+  DF_CHECK(
+      field.is_array(), FormatError,
+      "tokenizer_config.json: chat_template must be a string or a list of {name, template}, got "
+          << field.type_name());
   std::string names;
   for (const auto& entry : field) {
     DF_CHECK(entry.is_object() && entry.contains("name") && entry["name"].is_string() &&
                  entry.contains("template") && entry["template"].is_string(),
              FormatError,
-             "tokenizer_config.json: chat_template list entries must be {\"name\": str, \"template\": str}");
+             "tokenizer_config.json: chat_template list entries must be {\"name\": str, "
+             "\"template\": str}");
     if (entry["name"] == name) return from_string(entry["template"].get<std::string>());
     names += (names.empty() ? "" : ", ") + entry["name"].get<std::string>();
   }
-  throw NotFound("tokenizer_config.json: no chat template named '" + name + "' (have: " + names + ")");
+  throw NotFound("tokenizer_config.json: no chat template named '" + name + "' (have: " + names +
+                 ")");
 }
 
-std::string ChatTemplate::render(const nlohmann::json& messages, const ChatTemplateOptions& opts) const {
+std::string ChatTemplate::render(const nlohmann::json& messages,
+                                 const ChatTemplateOptions& opts) const {
   return render(nlohmann::ordered_json::parse(messages.dump()), opts);
 }
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
                                  const ChatTemplateOptions& opts) const {
   DF_CHECK(messages.is_array(), InvalidArgument,
-           "chat template: messages must be a JSON array of message objects, got " << messages.type_name());
+           "chat template: messages must be a JSON array of message objects, got "
+               << messages.type_name());
   DF_CHECK(opts.extra.is_object() || opts.extra.is_null(), InvalidArgument,
            "chat template: extra context must be a JSON object");
   jinja::ValueDict ctx;
@@ -44,10 +49,11 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
   // transformers: render(messages=, tools=, documents=, add_generation_prompt=, **kwargs).
   if (opts.extra.is_object()) {
     for (auto it = opts.extra.begin(); it != opts.extra.end(); ++it) {
-      DF_CHECK(it.key() != "messages" && it.key() != "tools" && it.key() != "documents" &&
-                   it.key() != "add_generation_prompt",
-               InvalidArgument,
-               "chat template: extra context may not set '" << it.key() << "' (it has its own option)");
+      DF_CHECK(
+          it.key() != "messages" && it.key() != "tools" && it.key() != "documents" &&
+              it.key() != "add_generation_prompt",
+          InvalidArgument,
+          "chat template: extra context may not set '" << it.key() << "' (it has its own option)");
       ctx.set(it.key(), jinja::Value::from_json(it.value()));
     }
   }

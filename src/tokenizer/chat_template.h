@@ -12,6 +12,7 @@
 // does not implement -> Unsupported naming it (never silently different text); the template's
 // raise_exception(msg) -> InvalidArgument(msg); runaway templates -> InvalidArgument naming the
 // limit (output bytes, steps, recursion depth).
+// A ChatTemplate is immutable after parsing; render() may run concurrently from many threads.
 #pragma once
 
 #include <memory>
@@ -42,11 +43,13 @@ class ChatTemplate {
   // Picks a template out of tokenizer_config.json's "chat_template" field, which is either a
   // string or a list of {"name": ..., "template": ...} (transformers' named templates, e.g.
   // "default" and "tool_use"). Throws NotFound when `name` is not in the list.
-  static ChatTemplate from_config_field(const nlohmann::json& field, const std::string& name = "default");
+  static ChatTemplate from_config_field(const nlohmann::json& field,
+                                        const std::string& name = "default");
 
   // `messages` is the conversation (a JSON array of message objects). Use ordered_json so that
   // `tojson` sees keys in the caller's order, as Python dicts do.
-  std::string render(const nlohmann::ordered_json& messages, const ChatTemplateOptions& opts = {}) const;
+  std::string render(const nlohmann::ordered_json& messages,
+                     const ChatTemplateOptions& opts = {}) const;
   std::string render(const nlohmann::json& messages, const ChatTemplateOptions& opts = {}) const;
 
   const std::string& source() const { return source_; }

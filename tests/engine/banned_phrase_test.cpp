@@ -3,6 +3,7 @@
 // Chinese characters, raw UTF-8 bytes), never gets it out.
 #include <gtest/gtest.h>
 
+#include "common/test_util.h"
 #include "deepfuse/generation.h"
 #include "engine/banned_phrases.h"
 #include "engine/fake_lm.h"

@@ -27,8 +27,10 @@ class Params {
       in.fail(fn_ + "() takes at most " + std::to_string(names_.size()) + " arguments (" +
               std::to_string(a.positional.size()) + " given)");
     for (const auto& kw : a.keyword) {
-      auto it = std::find_if(names_.begin(), names_.end(), [&](const char* n) { return kw.first == n; });
-      if (it == names_.end()) in.fail(fn_ + "() got an unexpected keyword argument '" + kw.first + "'");
+      auto it =
+          std::find_if(names_.begin(), names_.end(), [&](const char* n) { return kw.first == n; });
+      if (it == names_.end())
+        in.fail(fn_ + "() got an unexpected keyword argument '" + kw.first + "'");
       if (static_cast<size_t>(it - names_.begin()) < a.positional.size())
         in.fail(fn_ + "() got multiple values for argument '" + kw.first + "'");
     }
@@ -44,13 +46,16 @@ class Params {
   std::string str(size_t pos, const std::string& dflt) const {
     const Value* v = get(pos);
     if (!v || v->is_none()) return dflt;
-    if (!v->is_string()) in_.fail(fn_ + "(): argument '" + names_[pos] + "' must be a string, got " + v->type_name());
+    if (!v->is_string())
+      in_.fail(fn_ + "(): argument '" + names_[pos] + "' must be a string, got " + v->type_name());
     return v->as_string();
   }
   int64_t integer(size_t pos, int64_t dflt) const {
     const Value* v = get(pos);
     if (!v || v->is_none()) return dflt;
-    if (!v->is_int() && !v->is_bool()) in_.fail(fn_ + "(): argument '" + names_[pos] + "' must be an integer, got " + v->type_name());
+    if (!v->is_int() && !v->is_bool())
+      in_.fail(fn_ + "(): argument '" + names_[pos] + "' must be an integer, got " +
+               v->type_name());
     return v->as_int();
   }
   bool flag(size_t pos, bool dflt) const {
@@ -65,19 +70,27 @@ class Params {
   std::vector<const char*> names_;
 };
 
-std::string soft_str(const Value& v) { return to_python_str(v); }
+std::string soft_str(const Value& v) {
+  return to_python_str(v);
+}
 
-Value make_tuple(Value a, Value b) { return Value::list({std::move(a), std::move(b)}, ListKind::kTuple); }
+Value make_tuple(Value a, Value b) {
+  return Value::list({std::move(a), std::move(b)}, ListKind::kTuple);
+}
 
 int64_t py_len(Interpreter& in, const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return 0;
-    case Value::Kind::kString: return static_cast<int64_t>(utf8_length(v.as_string()));
+    case Value::Kind::kUndefined:
+      return 0;
+    case Value::Kind::kString:
+      return static_cast<int64_t>(utf8_length(v.as_string()));
     case Value::Kind::kList:
       if (v.is_generator()) in.fail("object of type 'generator' has no len()");
       return static_cast<int64_t>(v.as_list().size());
-    case Value::Kind::kDict: return static_cast<int64_t>(v.as_dict().items.size());
-    default: in.fail("object of type '" + v.type_name() + "' has no len()");
+    case Value::Kind::kDict:
+      return static_cast<int64_t>(v.as_dict().items.size());
+    default:
+      in.fail("object of type '" + v.type_name() + "' has no len()");
   }
 }
 
@@ -88,7 +101,8 @@ Value get_path(Interpreter& in, const Value& item, const std::string& path) {
   while (true) {
     size_t dot = path.find('.', pos);
     std::string part = path.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
-    bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool digits = !part.empty() && std::all_of(part.begin(), part.end(),
+                                               [](char c) { return c >= '0' && c <= '9'; });
     if (cur.is_undefined()) in.fail_undefined(cur);
     Value key = digits ? Value(static_cast<int64_t>(std::stoll(part))) : Value(part);
     if (cur.is_dict()) {
@@ -123,7 +137,9 @@ Value get_path(Interpreter& in, const Value& item, const std::string& path) {
 }
 
 // Case folding jinja2 applies for sort/unique/dictsort when case_sensitive is false.
-Value ignore_case(const Value& v) { return v.is_string() ? Value(py_lower(v.as_string())) : v; }
+Value ignore_case(const Value& v) {
+  return v.is_string() ? Value(py_lower(v.as_string())) : v;
+}
 
 std::vector<std::string> py_splitlines(const std::string& s) {
   std::vector<std::string> out;
@@ -149,12 +165,23 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -166,9 +193,13 @@ Value filter_tojson(Interpreter& in, const Value& v, CallArgs& a) {
   o.ensure_ascii = p.flag(0, false);
   if (const Value* ind = p.get(1); ind && !ind->is_none()) {
     o.has_indent = true;
-    if (ind->is_string()) o.indent = ind->as_string();
-    else if (ind->is_int() || ind->is_bool()) o.indent = std::string(static_cast<size_t>(std::max<int64_t>(0, std::min<int64_t>(ind->as_int(), 1024))), ' ');
-    else in.fail("tojson(): indent must be an int or a string");
+    if (ind->is_string())
+      o.indent = ind->as_string();
+    else if (ind->is_int() || ind->is_bool())
+      o.indent = std::string(
+          static_cast<size_t>(std::max<int64_t>(0, std::min<int64_t>(ind->as_int(), 1024))), ' ');
+    else
+      in.fail("tojson(): indent must be an int or a string");
     o.item_separator = ",";
   }
   if (const Value* sep = p.get(2); sep && !sep->is_none()) {
@@ -190,8 +221,10 @@ Value filter_map(Interpreter& in, const Value& v, CallArgs& a) {
   const Value* attr = nullptr;
   const Value* dflt = nullptr;
   for (const auto& kw : a.keyword) {
-    if (kw.first == "attribute") attr = &kw.second;
-    else if (kw.first == "default") dflt = &kw.second;
+    if (kw.first == "attribute")
+      attr = &kw.second;
+    else if (kw.first == "default")
+      dflt = &kw.second;
   }
   if (a.positional.empty() && attr) {
     if (!attr->is_string() && !attr->is_int()) in.fail("map(): attribute must be a string");
@@ -202,7 +235,8 @@ Value filter_map(Interpreter& in, const Value& v, CallArgs& a) {
       out.push_back(r);
     }
   } else {
-    if (a.positional.empty() || !a.positional[0].is_string()) in.fail("map(): expected a filter name or attribute=");
+    if (a.positional.empty() || !a.positional[0].is_string())
+      in.fail("map(): expected a filter name or attribute=");
     std::string name = a.positional[0].as_string();
     CallArgs rest;
     rest.positional.assign(a.positional.begin() + 1, a.positional.end());
@@ -220,17 +254,21 @@ Value filter_select(Interpreter& in, const Value& v, CallArgs& a, bool by_attr, 
   size_t first_test_arg = by_attr ? 1 : 0;
   std::string attr;
   if (by_attr) {
-    if (a.positional.empty() || !a.positional[0].is_string()) in.fail("selectattr/rejectattr(): expected an attribute name");
+    if (a.positional.empty() || !a.positional[0].is_string())
+      in.fail("selectattr/rejectattr(): expected an attribute name");
     attr = a.positional[0].as_string();
   }
   std::string test;
   bool has_test = a.positional.size() > first_test_arg;
   if (has_test) {
-    if (!a.positional[first_test_arg].is_string()) in.fail("select(): the test name must be a string");
+    if (!a.positional[first_test_arg].is_string())
+      in.fail("select(): the test name must be a string");
     test = a.positional[first_test_arg].as_string();
   }
   CallArgs targs;
-  if (has_test) targs.positional.assign(a.positional.begin() + static_cast<std::ptrdiff_t>(first_test_arg) + 1, a.positional.end());
+  if (has_test)
+    targs.positional.assign(a.positional.begin() + static_cast<std::ptrdiff_t>(first_test_arg) + 1,
+                            a.positional.end());
   targs.keyword = a.keyword;
   ValueList out;
   for (const auto& it : items) {
@@ -270,8 +308,10 @@ Value filter_sort(Interpreter& in, const Value& v, CallArgs& a) {
 Value filter_indent(Interpreter& in, const Value& v, CallArgs& a) {
   Params p(in, a, "indent", {"width", "first", "blank"});
   std::string ind;
-  if (const Value* w = p.get(0); w && w->is_string()) ind = w->as_string();
-  else ind = std::string(static_cast<size_t>(std::clamp<int64_t>(p.integer(0, 4), 0, 1024)), ' ');
+  if (const Value* w = p.get(0); w && w->is_string())
+    ind = w->as_string();
+  else
+    ind = std::string(static_cast<size_t>(std::clamp<int64_t>(p.integer(0, 4), 0, 1024)), ' ');
   std::string s = soft_str(v) + "\n";
   auto lines = py_splitlines(s);
   std::string rv;
@@ -299,11 +339,19 @@ Value parse_int(const std::string& text, bool* ok) {
   bool neg = false;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
   for (; i < s.size(); ++i) {
-    if (s[i] >= '0' && s[i] <= '9') digits.push_back(s[i]);
-    else if (s[i] == '_' && !digits.empty() && i + 1 < s.size() && s[i + 1] != '_') continue;
-    else { *ok = false; return Value(); }
+    if (s[i] >= '0' && s[i] <= '9')
+      digits.push_back(s[i]);
+    else if (s[i] == '_' && !digits.empty() && i + 1 < s.size() && s[i + 1] != '_')
+      continue;
+    else {
+      *ok = false;
+      return Value();
+    }
   }
-  if (digits.empty() || digits.size() > 18) { *ok = false; return Value(); }
+  if (digits.empty() || digits.size() > 18) {
+    *ok = false;
+    return Value();
+  }
   *ok = true;
   int64_t v = std::stoll(digits);
   return Value(neg ? -v : v);
@@ -402,14 +450,18 @@ Value builtin_filter(Interpreter& in, const std::string& name, const Value& v, C
     for (const auto& kv : v.as_dict().items) out.push_back(make_tuple(Value(kv.first), kv.second));
     std::stable_sort(out.begin(), out.end(), [&](const Value& l, const Value& r) {
       Value x = l.as_list()[by_value ? 1 : 0], y = r.as_list()[by_value ? 1 : 0];
-      if (!cs) { x = ignore_case(x); y = ignore_case(y); }
+      if (!cs) {
+        x = ignore_case(x);
+        y = ignore_case(y);
+      }
       return reverse ? values_less(y, x) : values_less(x, y);
     });
     return Value::list(std::move(out));
   }
   if (name == "string") return Value(soft_str(v));
   if (name == "safe") return v.is_string() ? v : Value(soft_str(v));
-  if (name == "escape" || name == "e" || name == "forceescape") return Value(html_escape(soft_str(v)));
+  if (name == "escape" || name == "e" || name == "forceescape")
+    return Value(html_escape(soft_str(v)));
   if (name == "int") {
     Params p(in, a, "int", {"default", "base"});
     Value dflt = p.get(0) ? *p.get(0) : Value(int64_t{0});
@@ -450,7 +502,8 @@ Value builtin_filter(Interpreter& in, const std::string& name, const Value& v, C
   if (name == "replace") {
     Params p(in, a, "replace", {"old", "new", "count"});
     if (!p.get(0) || !p.get(1)) in.fail("replace() needs the old and new strings");
-    std::string r = py_replace(soft_str(v), soft_str(*p.get(0)), soft_str(*p.get(1)), p.integer(2, -1));
+    std::string r =
+        py_replace(soft_str(v), soft_str(*p.get(0)), soft_str(*p.get(1)), p.integer(2, -1));
     in.check_size(r.size());
     return Value(std::move(r));
   }
@@ -462,7 +515,8 @@ Value builtin_filter(Interpreter& in, const std::string& name, const Value& v, C
     for (const auto& it : iterate_value(in, v)) {
       Value k = attr.empty() ? it : get_path(in, it, attr);
       if (!cs) k = ignore_case(k);
-      if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return values_equal(s, k); })) {
+      if (std::none_of(seen.begin(), seen.end(),
+                       [&](const Value& s) { return values_equal(s, k); })) {
         seen.push_back(k);
         out.push_back(it);
       }
@@ -488,8 +542,10 @@ Value builtin_filter(Interpreter& in, const std::string& name, const Value& v, C
     for (const auto& it : iterate_value(in, v)) {
       Value x = attr.empty() ? it : get_path(in, it, attr);
       if (!acc.is_number() || !x.is_number()) in.fail("sum(): unsupported operand types");
-      if (acc.is_float() || x.is_float()) acc = Value(acc.as_double() + x.as_double());
-      else acc = Value(acc.as_int() + x.as_int());
+      if (acc.is_float() || x.is_float())
+        acc = Value(acc.as_double() + x.as_double());
+      else
+        acc = Value(acc.as_int() + x.as_int());
     }
     return acc;
   }
@@ -531,15 +587,19 @@ bool builtin_test(Interpreter& in, const std::string& name, const Value& v, Call
   if (name == "in") {
     const Value& c = arg0();
     switch (c.kind()) {
-      case Value::Kind::kUndefined: return false;
+      case Value::Kind::kUndefined:
+        return false;
       case Value::Kind::kString:
-        if (!v.is_string()) in.fail("'in <string>' requires string as left operand, not " + v.type_name());
+        if (!v.is_string())
+          in.fail("'in <string>' requires string as left operand, not " + v.type_name());
         return c.as_string().find(v.as_string()) != std::string::npos;
       case Value::Kind::kList:
         return std::any_of(c.as_list().begin(), c.as_list().end(),
                            [&](const Value& x) { return values_equal(x, v); });
-      case Value::Kind::kDict: return v.is_string() && c.as_dict().find(v.as_string()) != nullptr;
-      default: in.fail("argument of type '" + c.type_name() + "' is not iterable");
+      case Value::Kind::kDict:
+        return v.is_string() && c.as_dict().find(v.as_string()) != nullptr;
+      default:
+        in.fail("argument of type '" + c.type_name() + "' is not iterable");
     }
   }
   if (name == "odd" || name == "even" || name == "divisibleby") {
@@ -553,7 +613,8 @@ bool builtin_test(Interpreter& in, const std::string& name, const Value& v, Call
   }
   if (name == "lower" || name == "upper") {
     std::string s = to_python_str(v);
-    return name == "lower" ? py_lower(s) == s && py_upper(s) != s : py_upper(s) == s && py_lower(s) != s;
+    return name == "lower" ? py_lower(s) == s && py_upper(s) != s
+                           : py_upper(s) == s && py_lower(s) != s;
   }
   in.unsupported("the test '" + name + "'");
 }
@@ -561,10 +622,11 @@ bool builtin_test(Interpreter& in, const std::string& name, const Value& v, Call
 namespace {
 
 bool is_str_method(const std::string& n) {
-  static const char* kNames[] = {"strip", "lstrip", "rstrip", "split", "rsplit", "startswith",
-                                 "endswith", "replace", "upper", "lower", "title", "capitalize",
-                                 "find", "rfind", "count", "join", "isdigit", "isalpha",
-                                 "isalnum", "isspace", "islower", "isupper", "splitlines", "format"};
+  static const char* kNames[] = {"strip",      "lstrip",     "rstrip",     "split",   "rsplit",
+                                 "startswith", "endswith",   "replace",    "upper",   "lower",
+                                 "title",      "capitalize", "find",       "rfind",   "count",
+                                 "join",       "isdigit",    "isalpha",    "isalnum", "isspace",
+                                 "islower",    "isupper",    "splitlines", "format"};
   return std::any_of(std::begin(kNames), std::end(kNames), [&](const char* k) { return n == k; });
 }
 bool is_dict_method(const std::string& n) {
@@ -605,9 +667,12 @@ bool call_method(Interpreter& in, const Value& obj, const std::string& name, Cal
     Params p(in, a, "dict." + name, {});
     ValueList items;
     for (const auto& kv : d.items) {
-      if (name == "items") items.push_back(make_tuple(Value(kv.first), kv.second));
-      else if (name == "keys") items.emplace_back(kv.first);
-      else items.push_back(kv.second);
+      if (name == "items")
+        items.push_back(make_tuple(Value(kv.first), kv.second));
+      else if (name == "keys")
+        items.emplace_back(kv.first);
+      else
+        items.push_back(kv.second);
     }
     *out = Value::list(std::move(items), ListKind::kView);
     return true;
@@ -631,10 +696,12 @@ bool call_method(Interpreter& in, const Value& obj, const std::string& name, Cal
     ValueList cands = p.get(0)->is_list() ? p.get(0)->as_list() : ValueList{*p.get(0)};
     bool r = false;
     for (const auto& c : cands) {
-      if (!c.is_string()) in.fail("str." + name + "() arguments must be strings, got " + c.type_name());
+      if (!c.is_string())
+        in.fail("str." + name + "() arguments must be strings, got " + c.type_name());
       const std::string& t = c.as_string();
       if (t.size() <= s.size() &&
-          (name == "startswith" ? s.compare(0, t.size(), t) == 0 : s.compare(s.size() - t.size(), t.size(), t) == 0))
+          (name == "startswith" ? s.compare(0, t.size(), t) == 0
+                                : s.compare(s.size() - t.size(), t.size(), t) == 0))
         r = true;
     }
     *out = Value(r);
@@ -659,13 +726,16 @@ bool call_method(Interpreter& in, const Value& obj, const std::string& name, Cal
       if (sub.empty()) {
         n = static_cast<int64_t>(utf8_length(s)) + 1;
       } else {
-        for (size_t pos = s.find(sub); pos != std::string::npos; pos = s.find(sub, pos + sub.size())) ++n;
+        for (size_t pos = s.find(sub); pos != std::string::npos;
+             pos = s.find(sub, pos + sub.size()))
+          ++n;
       }
       *out = Value(n);
     } else {
       size_t pos = name == "find" ? s.find(sub) : s.rfind(sub);
-      *out = Value(pos == std::string::npos ? int64_t{-1}
-                                            : static_cast<int64_t>(utf8_length(std::string_view(s).substr(0, pos))));
+      *out = Value(pos == std::string::npos
+                       ? int64_t{-1}
+                       : static_cast<int64_t>(utf8_length(std::string_view(s).substr(0, pos))));
     }
   } else if (name == "join") {
     Params p(in, a, "str.join", {"iterable"});
@@ -673,7 +743,8 @@ bool call_method(Interpreter& in, const Value& obj, const std::string& name, Cal
     std::string r;
     bool first = true;
     for (const auto& it : iterate_value(in, *p.get(0))) {
-      if (!it.is_string()) in.fail("sequence item: expected str instance, " + it.type_name() + " found");
+      if (!it.is_string())
+        in.fail("sequence item: expected str instance, " + it.type_name() + " found");
       if (!first) r += s;
       first = false;
       r += it.as_string();
@@ -690,7 +761,8 @@ bool call_method(Interpreter& in, const Value& obj, const std::string& name, Cal
     *out = Value(all_cat(s, py_isspace));
   } else if (name == "islower" || name == "isupper") {
     bool lower = name == "islower";
-    *out = Value((lower ? py_lower(s) == s && py_upper(s) != s : py_upper(s) == s && py_lower(s) != s));
+    *out = Value(
+        (lower ? py_lower(s) == s && py_upper(s) != s : py_upper(s) == s && py_lower(s) != s));
   } else if (name == "splitlines") {
     ValueList parts;
     for (auto& x : py_splitlines(s)) parts.emplace_back(std::move(x));
@@ -702,11 +774,13 @@ bool call_method(Interpreter& in, const Value& obj, const std::string& name, Cal
 }
 
 void add_globals(ValueDict& g) {
-  g.set("raise_exception", Value::function("raise_exception", [](Interpreter& in, CallArgs& a) -> Value {
+  g.set("raise_exception",
+        Value::function("raise_exception", [](Interpreter& in, CallArgs& a) -> Value {
           (void)in;
           // transformers raises jinja2's TemplateError with the template's own message.
-          throw InvalidArgument(a.positional.empty() ? std::string("chat template raised an exception")
-                                                     : to_python_str(a.positional[0]));
+          throw InvalidArgument(a.positional.empty()
+                                    ? std::string("chat template raised an exception")
+                                    : to_python_str(a.positional[0]));
         }));
   g.set("strftime_now", Value::function("strftime_now", [](Interpreter& in, CallArgs& a) -> Value {
           Params p(in, a, "strftime_now", {"format"});
@@ -741,7 +815,8 @@ void add_globals(ValueDict& g) {
           if (!a.keyword.empty()) in.fail("range() takes no keyword arguments");
           std::vector<int64_t> n;
           for (const auto& x : a.positional) {
-            if (!x.is_int() && !x.is_bool()) in.fail("range() arguments must be integers, got " + x.type_name());
+            if (!x.is_int() && !x.is_bool())
+              in.fail("range() arguments must be integers, got " + x.type_name());
             n.push_back(x.as_int());
           }
           if (n.empty() || n.size() > 3) in.fail("range() expects 1 to 3 arguments");

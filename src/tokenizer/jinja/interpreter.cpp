@@ -113,7 +113,9 @@ Interpreter::Flow Interpreter::exec(const Stmt& s) {
   step();
   line_ = s.line;
   switch (s.kind) {
-    case Stmt::Kind::kData: emit(s.text); return Flow::kNormal;
+    case Stmt::Kind::kData:
+      emit(s.text);
+      return Flow::kNormal;
     case Stmt::Kind::kOutput: {
       Value v = eval(*s.expr);
       line_ = s.line;
@@ -126,14 +128,19 @@ Interpreter::Flow Interpreter::exec(const Stmt& s) {
       }
       return exec_body(s.else_body);
     }
-    case Stmt::Kind::kFor: return exec_for(s);
-    case Stmt::Kind::kSet: exec_set(s); return Flow::kNormal;
+    case Stmt::Kind::kFor:
+      return exec_for(s);
+    case Stmt::Kind::kSet:
+      exec_set(s);
+      return Flow::kNormal;
     case Stmt::Kind::kSetBlock: {
       std::string text = capture(s.body);
       frames_.back().set(s.name, Value(std::move(text)));
       return Flow::kNormal;
     }
-    case Stmt::Kind::kMacro: frames_.back().set(s.name, make_macro(s)); return Flow::kNormal;
+    case Stmt::Kind::kMacro:
+      frames_.back().set(s.name, make_macro(s));
+      return Flow::kNormal;
     case Stmt::Kind::kCallBlock: {
       // The body becomes a `caller` macro passed to the called macro.
       Stmt* self = const_cast<Stmt*>(&s);
@@ -143,8 +150,9 @@ Interpreter::Flow Interpreter::exec(const Stmt& s) {
         frames_.emplace_back();
         for (size_t i = 0; i < self->params.size(); ++i) {
           Value v = i < args.positional.size() ? args.positional[i]
-                    : self->params[i].default_value ? eval(*self->params[i].default_value)
-                                                    : Value::undefined("'" + self->params[i].name + "' is undefined");
+                    : self->params[i].default_value
+                        ? eval(*self->params[i].default_value)
+                        : Value::undefined("'" + self->params[i].name + "' is undefined");
           frames_.back().set(self->params[i].name, v);
         }
         std::string text;
@@ -181,9 +189,12 @@ Interpreter::Flow Interpreter::exec(const Stmt& s) {
       emit(to_python_str(v));
       return Flow::kNormal;
     }
-    case Stmt::Kind::kBreak: return Flow::kBreak;
-    case Stmt::Kind::kContinue: return Flow::kContinue;
-    case Stmt::Kind::kGeneration: return exec_body(s.body);
+    case Stmt::Kind::kBreak:
+      return Flow::kBreak;
+    case Stmt::Kind::kContinue:
+      return Flow::kContinue;
+    case Stmt::Kind::kGeneration:
+      return exec_body(s.body);
   }
   return Flow::kNormal;
 }
@@ -193,8 +204,10 @@ namespace {
 // The items a for loop (or a filter) iterates, with Python's rules per type.
 ValueList iterate(Interpreter& in, const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return {};  // jinja2's Undefined iterates as empty
-    case Value::Kind::kList: return v.as_list();
+    case Value::Kind::kUndefined:
+      return {};  // jinja2's Undefined iterates as empty
+    case Value::Kind::kList:
+      return v.as_list();
     case Value::Kind::kDict: {
       ValueList keys;
       for (const auto& kv : v.as_dict().items) keys.emplace_back(kv.first);
@@ -209,13 +222,16 @@ ValueList iterate(Interpreter& in, const Value& v) {
       }
       return chars;
     }
-    default: in.fail("'" + v.type_name() + "' object is not iterable");
+    default:
+      in.fail("'" + v.type_name() + "' object is not iterable");
   }
 }
 
 }  // namespace
 
-ValueList iterate_value(Interpreter& in, const Value& v) { return iterate(in, v); }
+ValueList iterate_value(Interpreter& in, const Value& v) {
+  return iterate(in, v);
+}
 
 Interpreter::Flow Interpreter::exec_for(const Stmt& s) {
   Value seq = eval(*s.expr);
@@ -399,7 +415,8 @@ bool Interpreter::apply_test(const std::string& name, const Value& input, CallAr
 
 Value Interpreter::get_attr(const Value& obj, const std::string& name) {
   switch (obj.kind()) {
-    case Value::Kind::kUndefined: fail_undefined(obj);
+    case Value::Kind::kUndefined:
+      fail_undefined(obj);
     case Value::Kind::kDict: {
       if (has_method(obj, name)) break;
       if (const Value* v = obj.as_dict().find(name)) return *v;
@@ -409,7 +426,8 @@ Value Interpreter::get_attr(const Value& obj, const std::string& name) {
       if (const Value* v = obj.as_dict().find(name)) return *v;
       return Value::undefined("'Namespace object' has no attribute '" + name + "'");
     }
-    default: break;
+    default:
+      break;
   }
   if (has_method(obj, name)) {
     Value self = obj;
@@ -435,7 +453,8 @@ bool to_index(const Value& key, int64_t size, int64_t* out) {
 
 Value Interpreter::get_item(const Value& obj, const Value& key) {
   switch (obj.kind()) {
-    case Value::Kind::kUndefined: fail_undefined(obj);
+    case Value::Kind::kUndefined:
+      fail_undefined(obj);
     case Value::Kind::kDict:
       if (key.is_string()) {
         if (const Value* v = obj.as_dict().find(key.as_string())) return *v;
@@ -467,10 +486,12 @@ Value Interpreter::get_item(const Value& obj, const Value& key) {
       if (key.is_string()) return get_attr(obj, key.as_string());
       break;
     }
-    default: break;
+    default:
+      break;
   }
   if (key.is_string()) return get_attr(obj, key.as_string());
-  return Value::undefined("'" + obj.type_name() + " object' has no attribute " + to_python_repr(key));
+  return Value::undefined("'" + obj.type_name() + " object' has no attribute " +
+                          to_python_repr(key));
 }
 
 Value Interpreter::slice(const Value& obj, const Value& start_v, const Value& stop_v,
@@ -478,7 +499,8 @@ Value Interpreter::slice(const Value& obj, const Value& start_v, const Value& st
   if (obj.is_undefined()) fail_undefined(obj);
   auto opt_int = [&](const Value& v, const char* what) -> std::pair<bool, int64_t> {
     if (v.is_undefined() || v.is_none()) return {false, 0};
-    if (!v.is_int() && !v.is_bool()) fail(std::string("slice ") + what + " must be an integer or None");
+    if (!v.is_int() && !v.is_bool())
+      fail(std::string("slice ") + what + " must be an integer or None");
     return {true, v.as_int()};
   };
   auto [has_step, step] = opt_int(step_v, "step");
@@ -488,9 +510,12 @@ Value Interpreter::slice(const Value& obj, const Value& start_v, const Value& st
   auto [has_stop, stop] = opt_int(stop_v, "stop");
   bool is_str = obj.is_string();
   std::vector<char32_t> cps;
-  if (is_str) cps = utf8_decode(obj.as_string());
-  else if (!obj.is_list() || obj.is_generator()) fail("'" + obj.type_name() + "' object is not subscriptable");
-  int64_t n = is_str ? static_cast<int64_t>(cps.size()) : static_cast<int64_t>(obj.as_list().size());
+  if (is_str)
+    cps = utf8_decode(obj.as_string());
+  else if (!obj.is_list() || obj.is_generator())
+    fail("'" + obj.type_name() + "' object is not subscriptable");
+  int64_t n =
+      is_str ? static_cast<int64_t>(cps.size()) : static_cast<int64_t>(obj.as_list().size());
   // Python's PySlice_AdjustIndices.
   auto adjust = [&](bool has, int64_t v, int64_t dflt) {
     if (!has) return dflt;
@@ -518,7 +543,8 @@ Value Interpreter::slice(const Value& obj, const Value& start_v, const Value& st
   ValueList out;
   out.reserve(idx.size());
   for (int64_t i : idx) out.push_back(obj.as_list()[static_cast<size_t>(i)]);
-  return Value::list(std::move(out), obj.list_kind() == ListKind::kTuple ? ListKind::kTuple : ListKind::kList);
+  return Value::list(std::move(out),
+                     obj.list_kind() == ListKind::kTuple ? ListKind::kTuple : ListKind::kList);
 }
 
 CallArgs Interpreter::eval_args(const Expr& e) {
@@ -556,8 +582,10 @@ Value Interpreter::eval_call(const Expr& e) {
 Value Interpreter::eval(const Expr& e) {
   line_ = e.line;
   switch (e.kind) {
-    case Expr::Kind::kLiteral: return e.value;
-    case Expr::Kind::kName: return lookup(e.name);
+    case Expr::Kind::kLiteral:
+      return e.value;
+    case Expr::Kind::kName:
+      return lookup(e.name);
     case Expr::Kind::kList: {
       ValueList items;
       for (const auto& x : e.items) items.push_back(eval(*x));
@@ -595,7 +623,8 @@ Value Interpreter::eval(const Expr& e) {
       line_ = e.line;
       return slice(obj, parts[0], parts[1], parts[2]);
     }
-    case Expr::Kind::kCall: return eval_call(e);
+    case Expr::Kind::kCall:
+      return eval_call(e);
     case Expr::Kind::kFilter: {
       Value input = eval(*e.operand);
       CallArgs args = eval_args(e);
@@ -610,20 +639,25 @@ Value Interpreter::eval(const Expr& e) {
       bool r = apply_test(e.name, input, args);
       return Value(e.negated ? !r : r);
     }
-    case Expr::Kind::kNot: return Value(!eval(*e.operand).truthy());
+    case Expr::Kind::kNot:
+      return Value(!eval(*e.operand).truthy());
     case Expr::Kind::kNeg:
     case Expr::Kind::kPos: {
       Value v = eval(*e.operand);
       line_ = e.line;
       if (v.is_undefined()) fail_undefined(v);
-      if (!v.is_number()) fail("bad operand type for unary " + std::string(e.kind == Expr::Kind::kNeg ? "-" : "+") + ": '" + v.type_name() + "'");
+      if (!v.is_number())
+        fail("bad operand type for unary " + std::string(e.kind == Expr::Kind::kNeg ? "-" : "+") +
+             ": '" + v.type_name() + "'");
       if (e.kind == Expr::Kind::kPos) return v.is_float() ? v : Value(v.as_int());
       if (v.is_float()) return Value(-v.as_double());
       if (v.as_int() == INT64_MIN) unsupported("integer arithmetic beyond 64 bits");
       return Value(-v.as_int());
     }
-    case Expr::Kind::kBinary: return eval_binary(e);
-    case Expr::Kind::kCompare: return eval_compare(e);
+    case Expr::Kind::kBinary:
+      return eval_binary(e);
+    case Expr::Kind::kCompare:
+      return eval_compare(e);
     case Expr::Kind::kCond: {
       if (eval(*e.items[1]).truthy()) return eval(*e.items[0]);
       if (e.items[2]) return eval(*e.items[2]);
@@ -723,7 +757,8 @@ Value Interpreter::eval_binary(const Expr& e) {
       items.insert(items.end(), b.as_list().begin(), b.as_list().end());
       return Value::list(std::move(items));
     }
-    if (a.is_string() && !b.is_string()) fail("can only concatenate str (not \"" + b.type_name() + "\") to str");
+    if (a.is_string() && !b.is_string())
+      fail("can only concatenate str (not \"" + b.type_name() + "\") to str");
     type_error();
   }
   if (op == "*") {
@@ -732,8 +767,10 @@ Value Interpreter::eval_binary(const Expr& e) {
     if ((seq->is_string() || (seq->is_list() && !seq->is_generator())) &&
         (cnt->is_int() || cnt->is_bool())) {
       int64_t n = std::max<int64_t>(0, cnt->as_int());
-      size_t unit = seq->is_string() ? seq->as_string().size() : seq->as_list().size() * sizeof(Value);
-      if (unit > 0 && static_cast<uint64_t>(n) > limits_.max_output_bytes / unit + 1) check_size(limits_.max_output_bytes + 1);
+      size_t unit =
+          seq->is_string() ? seq->as_string().size() : seq->as_list().size() * sizeof(Value);
+      if (unit > 0 && static_cast<uint64_t>(n) > limits_.max_output_bytes / unit + 1)
+        check_size(limits_.max_output_bytes + 1);
       check_size(unit * static_cast<size_t>(n));
       if (seq->is_string()) {
         std::string s;
@@ -741,7 +778,8 @@ Value Interpreter::eval_binary(const Expr& e) {
         return Value(std::move(s));
       }
       ValueList items;
-      for (int64_t k = 0; k < n; ++k) items.insert(items.end(), seq->as_list().begin(), seq->as_list().end());
+      for (int64_t k = 0; k < n; ++k)
+        items.insert(items.end(), seq->as_list().begin(), seq->as_list().end());
       return Value::list(std::move(items));
     }
     type_error();
@@ -770,10 +808,14 @@ Value Interpreter::eval_compare(const Expr& e) {
     } else {
       if (left.is_undefined()) fail_undefined(left);
       if (right.is_undefined()) fail_undefined(right);
-      if (op == "<") r = values_less(left, right);
-      else if (op == ">") r = values_less(right, left);
-      else if (op == "<=") r = !values_less(right, left);
-      else r = !values_less(left, right);
+      if (op == "<")
+        r = values_less(left, right);
+      else if (op == ">")
+        r = values_less(right, left);
+      else if (op == "<=")
+        r = !values_less(right, left);
+      else
+        r = !values_less(left, right);
     }
     if (!r) return Value(false);
     left = std::move(right);

@@ -34,7 +34,9 @@ bool all_space(const std::string& s, size_t from) {
   return true;
 }
 
-std::string rstrip_ws(const std::string& s) { return py_strip(s, nullptr, false, true); }
+std::string rstrip_ws(const std::string& s) {
+  return py_strip(s, nullptr, false, true);
+}
 
 // Python's "unicode-escape" decoding of a string literal body (jinja2 unescapes literals that way).
 std::string unescape(const std::string& body, int line) {
@@ -46,11 +48,15 @@ std::string unescape(const std::string& body, int line) {
     for (int k = 0; k < n; ++k) {
       char c = body[pos + static_cast<size_t>(k)];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
-      else throw FormatError("chat template line " + std::to_string(line) +
-                             ": invalid hex digit in string escape");
+      if (c >= '0' && c <= '9')
+        v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      else
+        throw FormatError("chat template line " + std::to_string(line) +
+                          ": invalid hex digit in string escape");
     }
     return v;
   };
@@ -62,19 +68,46 @@ std::string unescape(const std::string& body, int line) {
     }
     char e = body[++i];
     switch (e) {
-      case '\n': break;  // line continuation
-      case '\\': out.push_back('\\'); break;
-      case '\'': out.push_back('\''); break;
-      case '"': out.push_back('"'); break;
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
-      case 'x': utf8_append(out, hexval(i + 1, 2)); i += 2; break;
-      case 'u': utf8_append(out, hexval(i + 1, 4)); i += 4; break;
+      case '\n':
+        break;  // line continuation
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '\'':
+        out.push_back('\'');
+        break;
+      case '"':
+        out.push_back('"');
+        break;
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'x':
+        utf8_append(out, hexval(i + 1, 2));
+        i += 2;
+        break;
+      case 'u':
+        utf8_append(out, hexval(i + 1, 4));
+        i += 4;
+        break;
       case 'U': {
         uint32_t v = hexval(i + 1, 8);
         DF_CHECK(v <= 0x10FFFF, FormatError,
@@ -89,7 +122,8 @@ std::string unescape(const std::string& body, int line) {
       default:
         if (e >= '0' && e <= '7') {
           uint32_t v = static_cast<uint32_t>(e - '0');
-          for (int k = 0; k < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7'; ++k)
+          for (int k = 0; k < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7';
+               ++k)
             v = v * 8 + static_cast<uint32_t>(body[++i] - '0');
           utf8_append(out, v);
         } else {
@@ -100,6 +134,25 @@ std::string unescape(const std::string& body, int line) {
     }
   }
   return out;
+}
+
+// Byte length of the Python whitespace character (\s in jinja2's str regexes) at `pos`, or 0.
+size_t space_len(const std::string& s, size_t pos) {
+  unsigned char c = static_cast<unsigned char>(s[pos]);
+  if (c < 0x80) return py_isspace(c) ? 1 : 0;
+  size_t n = (c >= 0xF0) ? 4 : (c >= 0xE0) ? 3 : (c >= 0xC0) ? 2 : 1;
+  if (pos + n > s.size()) return 0;
+  auto cps = utf8_decode(std::string_view(s).substr(pos, n));
+  return cps.size() == 1 && py_isspace(cps[0]) ? n : 0;
+}
+
+size_t skip_spaces(const std::string& s, size_t pos) {
+  while (pos < s.size()) {
+    size_t n = space_len(s, pos);
+    if (n == 0) break;
+    pos += n;
+  }
+  return pos;
 }
 
 class Lexer {
@@ -113,7 +166,9 @@ class Lexer {
   }
 
  private:
-  void emit(TokenType t, std::string text, int line) { toks_.push_back({t, std::move(text), line}); }
+  void emit(TokenType t, std::string text, int line) {
+    toks_.push_back({t, std::move(text), line});
+  }
 
   void advance_to(size_t p) {
     for (size_t i = pos_; i < p && i < s_.size(); ++i)
@@ -166,7 +221,7 @@ class Lexer {
              "chat template line " << start_line << ": comment {# is never closed by #}");
     size_t after = end + 2;
     if (end > pos_ && s_[end - 1] == '-') {
-      while (after < s_.size() && std::isspace(static_cast<unsigned char>(s_[after]))) ++after;
+      after = skip_spaces(s_, after);
       line_starting_ = after > end + 2 && s_[after - 1] == '\n';
     } else if (end > pos_ && s_[end - 1] == '+') {
       line_starting_ = false;
@@ -182,8 +237,7 @@ class Lexer {
     const char* close = is_var ? "}}" : "%}";
     auto at = [&](size_t p, const char* lit) { return s_.compare(p, std::strlen(lit), lit) == 0; };
     if (s_[pos_] == '-' && at(pos_ + 1, close)) {
-      size_t after = pos_ + 3;
-      while (after < s_.size() && std::isspace(static_cast<unsigned char>(s_[after]))) ++after;
+      size_t after = skip_spaces(s_, pos_ + 3);
       line_starting_ = after > pos_ + 3 && s_[after - 1] == '\n';
       int l = line_;
       advance_to(after);
@@ -214,7 +268,7 @@ class Lexer {
     emit(is_var ? TokenType::kVarBegin : TokenType::kBlockBegin, "", line_);
     int depth = 0;  // brackets: a "}}" inside {...} is not the tag end (jinja2's balancing stack)
     while (true) {
-      while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) advance_to(pos_ + 1);
+      advance_to(skip_spaces(s_, pos_));
       DF_CHECK(pos_ < s_.size(), FormatError,
                "chat template line " << start_line << ": tag " << (is_var ? "{{" : "{%")
                                      << " is never closed by " << (is_var ? "}}" : "%}"));
@@ -224,7 +278,8 @@ class Lexer {
         lex_number();
       } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
         size_t e = pos_;
-        while (e < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[e])) || s_[e] == '_')) ++e;
+        while (e < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[e])) || s_[e] == '_'))
+          ++e;
         emit(TokenType::kName, s_.substr(pos_, e - pos_), line_);
         advance_to(e);
       } else if (c == '\'' || c == '"') {
@@ -263,7 +318,8 @@ class Lexer {
     bool after_dot = pos_ > 0 && s_[pos_ - 1] == '.';  // jinja2: (?<!\.) before a float
     if (!after_dot) {
       size_t f = e;
-      if (f + 1 < s_.size() && s_[f] == '.' && std::isdigit(static_cast<unsigned char>(s_[f + 1]))) {
+      if (f + 1 < s_.size() && s_[f] == '.' &&
+          std::isdigit(static_cast<unsigned char>(s_[f + 1]))) {
         f = digits(f + 1);
         is_float = true;
       }
@@ -306,6 +362,8 @@ class Lexer {
 
 }  // namespace
 
-std::vector<Token> tokenize(const std::string& source) { return Lexer(normalize_source(source)).run(); }
+std::vector<Token> tokenize(const std::string& source) {
+  return Lexer(normalize_source(source)).run();
+}
 
 }  // namespace deepfuse::jinja

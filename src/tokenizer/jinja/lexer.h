@@ -15,10 +15,10 @@ enum class TokenType {
   kBlockBegin,  // {%
   kBlockEnd,    // %}
   kName,
-  kString,      // value already unescaped
+  kString,  // value already unescaped
   kInteger,
   kFloat,
-  kOperator,    // text holds the operator: "+", "==", "(", ...
+  kOperator,  // text holds the operator: "+", "==", "(", ...
   kEnd,
 };
 

@@ -28,7 +28,9 @@ class Parser {
  private:
   const Token& peek(size_t k = 0) const { return t_[std::min(i_ + k, t_.size() - 1)]; }
   const Token& next() { return t_[std::min(i_++, t_.size() - 1)]; }
-  bool at_op(const char* op) const { return peek().type == TokenType::kOperator && peek().text == op; }
+  bool at_op(const char* op) const {
+    return peek().type == TokenType::kOperator && peek().text == op;
+  }
   bool at_name(const char* n) const { return peek().type == TokenType::kName && peek().text == n; }
   bool skip_op(const char* op) {
     if (!at_op(op)) return false;
@@ -51,11 +53,16 @@ class Parser {
 
   std::string describe(const Token& t) const {
     switch (t.type) {
-      case TokenType::kEnd: return "end of template";
-      case TokenType::kBlockEnd: return "'%}'";
-      case TokenType::kVarEnd: return "'}}'";
-      case TokenType::kData: return "template text";
-      default: return "'" + t.text + "'";
+      case TokenType::kEnd:
+        return "end of template";
+      case TokenType::kBlockEnd:
+        return "'%}'";
+      case TokenType::kVarEnd:
+        return "'}}'";
+      case TokenType::kData:
+        return "template text";
+      default:
+        return "'" + t.text + "'";
     }
   }
 
@@ -349,8 +356,8 @@ class Parser {
     while (true) {
       std::string op;
       if (peek().type == TokenType::kOperator &&
-          (peek().text == "==" || peek().text == "!=" || peek().text == "<" ||
-           peek().text == ">" || peek().text == "<=" || peek().text == ">=")) {
+          (peek().text == "==" || peek().text == "!=" || peek().text == "<" || peek().text == ">" ||
+           peek().text == "<=" || peek().text == ">=")) {
         op = next().text;
       } else if (skip_name("in")) {
         op = "in";
@@ -432,9 +439,12 @@ class Parser {
       case TokenType::kName: {
         ++i_;
         auto lit = make(Expr::Kind::kLiteral, line);
-        if (t.text == "true" || t.text == "True") lit->value = Value(true);
-        else if (t.text == "false" || t.text == "False") lit->value = Value(false);
-        else if (t.text == "none" || t.text == "None") lit->value = Value::none();
+        if (t.text == "true" || t.text == "True")
+          lit->value = Value(true);
+        else if (t.text == "false" || t.text == "False")
+          lit->value = Value(false);
+        else if (t.text == "none" || t.text == "None")
+          lit->value = Value::none();
         else {
           auto n = make(Expr::Kind::kName, line);
           n->name = t.text;
@@ -510,7 +520,8 @@ class Parser {
         }
         break;
       }
-      default: break;
+      default:
+        break;
     }
     fail("unexpected " + describe(t) + " in expression");
   }
@@ -550,7 +561,8 @@ class Parser {
       if (at_op(":")) {
         ++i_;
         is_slice = true;
-        DF_CHECK(++idx < 3, FormatError, "chat template line " << line << ": too many ':' in slice");
+        DF_CHECK(++idx < 3, FormatError,
+                 "chat template line " << line << ": too many ':' in slice");
         continue;
       }
       if (at_op("]")) break;
@@ -638,12 +650,15 @@ class Parser {
     switch (t.type) {
       case TokenType::kString:
       case TokenType::kInteger:
-      case TokenType::kFloat: return true;
+      case TokenType::kFloat:
+        return true;
       case TokenType::kName:
         return t.text != "else" && t.text != "or" && t.text != "and" && t.text != "is" &&
                t.text != "in" && t.text != "not" && t.text != "if";
-      case TokenType::kOperator: return t.text == "[" || t.text == "{";
-      default: return false;
+      case TokenType::kOperator:
+        return t.text == "[" || t.text == "{";
+      default:
+        return false;
     }
   }
 

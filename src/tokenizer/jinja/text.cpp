@@ -61,9 +61,24 @@ size_t utf8_length(std::string_view s) {
 bool py_isspace(char32_t cp) {
   // Python: characters of bidirectional class WS, B or S, or category Zs.
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x1C: case 0x1D: case 0x1E:
-    case 0x1F: case 0x20: case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return cp >= 0x2000 && cp <= 0x200A;
@@ -125,8 +140,8 @@ std::string py_title(std::string_view s) {
   std::string out;
   bool prev_cased = false;
   for (char32_t c : utf8_decode(s)) {
-    check_simple_case(c, true);
     bool cased = is_cased_letter(c);
+    if (cased && !prev_cased) check_simple_case(c, true);
     utf8_append(out, cased ? (prev_cased ? to_lower(c) : to_title(c)) : c);
     prev_cased = cased;
   }
@@ -137,7 +152,7 @@ std::string py_capitalize(std::string_view s) {
   std::string out;
   bool first = true;
   for (char32_t c : utf8_decode(s)) {
-    check_simple_case(c, true);
+    if (first) check_simple_case(c, true);
     utf8_append(out, first ? to_title(c) : to_lower(c));
     first = false;
   }
@@ -267,9 +282,14 @@ namespace {
 bool py_isprintable(char32_t c) {
   if (c == ' ') return true;
   switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
-    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CN: case UTF8PROC_CATEGORY_ZL:
-    case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_ZS:
       return false;
     default:
       return true;

@@ -77,47 +77,72 @@ Value Value::function(std::string name, std::function<Value(Interpreter&, CallAr
 
 double Value::as_double() const {
   switch (kind_) {
-    case Kind::kFloat: return f_;
-    case Kind::kInt: return static_cast<double>(i_);
-    case Kind::kBool: return b_ ? 1.0 : 0.0;
-    default: return 0.0;
+    case Kind::kFloat:
+      return f_;
+    case Kind::kInt:
+      return static_cast<double>(i_);
+    case Kind::kBool:
+      return b_ ? 1.0 : 0.0;
+    default:
+      return 0.0;
   }
 }
 
 bool Value::truthy() const {
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return b_;
-    case Kind::kInt: return i_ != 0;
-    case Kind::kFloat: return f_ != 0.0;
-    case Kind::kString: return !s_.empty();
-    case Kind::kList: return list_->kind == ListKind::kGenerator || !list_->items.empty();
-    case Kind::kDict: return !dict_->items.empty();
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return b_;
+    case Kind::kInt:
+      return i_ != 0;
+    case Kind::kFloat:
+      return f_ != 0.0;
+    case Kind::kString:
+      return !s_.empty();
+    case Kind::kList:
+      return list_->kind == ListKind::kGenerator || !list_->items.empty();
+    case Kind::kDict:
+      return !dict_->items.empty();
     case Kind::kNamespace:
-    case Kind::kFunction: return true;
+    case Kind::kFunction:
+      return true;
   }
   return false;
 }
 
 std::string Value::type_name() const {
   switch (kind_) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
     case Kind::kList:
       switch (list_->kind) {
-        case ListKind::kTuple: return "tuple";
-        case ListKind::kGenerator: return "generator";
-        case ListKind::kView: return "dict_view";
-        default: return "list";
+        case ListKind::kTuple:
+          return "tuple";
+        case ListKind::kGenerator:
+          return "generator";
+        case ListKind::kView:
+          return "dict_view";
+        default:
+          return "list";
       }
-    case Kind::kDict: return "dict";
-    case Kind::kNamespace: return "Namespace";
-    case Kind::kFunction: return "function";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kNamespace:
+      return "Namespace";
+    case Kind::kFunction:
+      return "function";
   }
   return "?";
 }
@@ -133,17 +158,22 @@ namespace {
 template <typename J>
 Value from_json_impl(const J& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return Value::none();
-    case nlohmann::json::value_t::boolean: return Value(j.template get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value(j.template get<int64_t>());
+    case nlohmann::json::value_t::null:
+      return Value::none();
+    case nlohmann::json::value_t::boolean:
+      return Value(j.template get<bool>());
+    case nlohmann::json::value_t::number_integer:
+      return Value(j.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
       auto u = j.template get<uint64_t>();
       DF_CHECK(u <= static_cast<uint64_t>(INT64_MAX), Unsupported,
                "chat template input: integer " << u << " does not fit in 64 bits");
       return Value(static_cast<int64_t>(u));
     }
-    case nlohmann::json::value_t::number_float: return Value(j.template get<double>());
-    case nlohmann::json::value_t::string: return Value(j.template get<std::string>());
+    case nlohmann::json::value_t::number_float:
+      return Value(j.template get<double>());
+    case nlohmann::json::value_t::string:
+      return Value(j.template get<std::string>());
     case nlohmann::json::value_t::array: {
       ValueList items;
       items.reserve(j.size());
@@ -161,8 +191,12 @@ Value from_json_impl(const J& j) {
 }
 }  // namespace
 
-Value Value::from_json(const nlohmann::ordered_json& j) { return from_json_impl(j); }
-Value Value::from_json(const nlohmann::json& j) { return from_json_impl(j); }
+Value Value::from_json(const nlohmann::ordered_json& j) {
+  return from_json_impl(j);
+}
+Value Value::from_json(const nlohmann::json& j) {
+  return from_json_impl(j);
+}
 
 bool values_equal(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
@@ -172,8 +206,10 @@ bool values_equal(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kString: return a.as_string() == b.as_string();
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kString:
+      return a.as_string() == b.as_string();
     case Value::Kind::kList: {
       if (a.is_generator() || b.is_generator()) return a.identity() == b.identity();
       const auto& x = a.as_list();
@@ -193,7 +229,8 @@ bool values_equal(const Value& a, const Value& b) {
       }
       return true;
     }
-    default: return a.identity() == b.identity();
+    default:
+      return a.identity() == b.identity();
   }
 }
 
@@ -258,11 +295,13 @@ std::string python_float_repr(double d) {
 
 std::string to_python_repr(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kString: return py_str_repr(v.as_string());
+    case Value::Kind::kString:
+      return py_str_repr(v.as_string());
     case Value::Kind::kList: {
       if (v.is_generator())
-        throw Unsupported("chat template: printing a generator (the result of map/select/"
-                          "selectattr without |list) gives a memory address in Python");
+        throw Unsupported(
+            "chat template: printing a generator (the result of map/select/"
+            "selectattr without |list) gives a memory address in Python");
       if (v.list_kind() == ListKind::kView)
         throw Unsupported("chat template: printing a dict view (items()/keys()/values())");
       bool tuple = v.list_kind() == ListKind::kTuple;
@@ -286,20 +325,28 @@ std::string to_python_repr(const Value& v) {
       }
       return out + "}";
     }
-    default: return to_python_str(v);
+    default:
+      return to_python_str(v);
   }
 }
 
 std::string to_python_str(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return "";
-    case Value::Kind::kNone: return "None";
-    case Value::Kind::kBool: return v.as_bool() ? "True" : "False";
-    case Value::Kind::kInt: return std::to_string(v.as_int());
-    case Value::Kind::kFloat: return python_float_repr(v.as_double());
-    case Value::Kind::kString: return v.as_string();
+    case Value::Kind::kUndefined:
+      return "";
+    case Value::Kind::kNone:
+      return "None";
+    case Value::Kind::kBool:
+      return v.as_bool() ? "True" : "False";
+    case Value::Kind::kInt:
+      return std::to_string(v.as_int());
+    case Value::Kind::kFloat:
+      return python_float_repr(v.as_double());
+    case Value::Kind::kString:
+      return v.as_string();
     case Value::Kind::kList:
-    case Value::Kind::kDict: return to_python_repr(v);
+    case Value::Kind::kDict:
+      return to_python_repr(v);
     case Value::Kind::kNamespace:
       throw Unsupported("chat template: printing a namespace object (Python prints its address)");
     case Value::Kind::kFunction:
@@ -320,13 +367,27 @@ void json_escape(std::string& out, const std::string& s, bool ensure_ascii) {
   };
   for (char32_t c : utf8_decode(s)) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           hex4(c);
@@ -347,26 +408,39 @@ void json_escape(std::string& out, const std::string& s, bool ensure_ascii) {
 }
 
 void json_dump(std::string& out, const Value& v, const JsonOptions& o, int level, int depth) {
-  DF_CHECK(depth < 512, InvalidArgument, "chat template: tojson input nested deeper than 512 levels");
+  DF_CHECK(depth < 512, InvalidArgument,
+           "chat template: tojson input nested deeper than 512 levels");
   auto newline = [&](int lvl) {
     out.push_back('\n');
     for (int i = 0; i < lvl; ++i) out += o.indent;
   };
   switch (v.kind()) {
-    case Value::Kind::kNone: out += "null"; return;
-    case Value::Kind::kBool: out += v.as_bool() ? "true" : "false"; return;
-    case Value::Kind::kInt: out += std::to_string(v.as_int()); return;
+    case Value::Kind::kNone:
+      out += "null";
+      return;
+    case Value::Kind::kBool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::kInt:
+      out += std::to_string(v.as_int());
+      return;
     case Value::Kind::kFloat: {
       double d = v.as_double();
-      if (std::isnan(d)) out += "NaN";
-      else if (std::isinf(d)) out += d > 0 ? "Infinity" : "-Infinity";
-      else out += python_float_repr(d);
+      if (std::isnan(d))
+        out += "NaN";
+      else if (std::isinf(d))
+        out += d > 0 ? "Infinity" : "-Infinity";
+      else
+        out += python_float_repr(d);
       return;
     }
-    case Value::Kind::kString: json_escape(out, v.as_string(), o.ensure_ascii); return;
+    case Value::Kind::kString:
+      json_escape(out, v.as_string(), o.ensure_ascii);
+      return;
     case Value::Kind::kList: {
       if (v.is_generator())
-        throw InvalidArgument("chat template: tojson: Object of type generator is not JSON serializable");
+        throw InvalidArgument(
+            "chat template: tojson: Object of type generator is not JSON serializable");
       const auto& items = v.as_list();
       if (items.empty()) {
         out += "[]";
