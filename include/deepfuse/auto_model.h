@@ -42,7 +42,8 @@ std::unique_ptr<EncoderModel> load_encoder(const std::string& dir, const ModelOp
 
 class AutoModelForCausalLM {
  public:
-  static AutoModelForCausalLM from_pretrained(const std::string& dir, const ModelOptions& opts = {});
+  static AutoModelForCausalLM from_pretrained(const std::string& dir,
+                                              const ModelOptions& opts = {});
 
   const ModelInfo& info() const { return model_->info(); }
   CausalLM& model() { return *model_; }
@@ -79,9 +80,9 @@ class AutoModel {
 
 struct Classification {
   int64_t label_id = 0;
-  std::string label;           // id2label[label_id], or "LABEL_<id>"
-  float score = 0.f;           // softmax probability of label_id
-  std::vector<float> logits;   // [num_labels]
+  std::string label;          // id2label[label_id], or "LABEL_<id>"
+  float score = 0.f;          // softmax probability of label_id
+  std::vector<float> logits;  // [num_labels]
 };
 
 class AutoModelForSequenceClassification {

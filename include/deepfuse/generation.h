@@ -130,7 +130,8 @@ struct GenerationRequest {
   std::vector<std::shared_ptr<LogitsProcessor>> logits_processors;  // applied after built-ins
   std::vector<std::shared_ptr<StoppingCriteria>> stopping_criteria;
   // Streaming: valid UTF-8 deltas whose concatenation is GenerationResult::text; text that
-  // could start a stop string is held back until it cannot.
+  // could start a stop string is held back until it cannot. Called on the thread that runs
+  // generate(), after each step.
   std::function<void(std::string_view delta)> on_text;
 };
 

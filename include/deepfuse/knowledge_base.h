@@ -70,6 +70,7 @@ struct SearchOptions {
   int candidates = 100;       // depth of each list before hybrid fusion
   int ef_search = 128;        // HNSW search breadth (raised to top_k when smaller)
   bool per_document = false;  // at most one hit (the best chunk) per document
+  bool exact_dense = false;   // dense search by brute force (the reference for recall)
 };
 
 struct SearchHit {

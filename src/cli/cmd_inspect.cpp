@@ -113,8 +113,8 @@ void print_text(const nlohmann::json& j) {
   os << "parameters:     " << grouped(j["parameters"].get<int64_t>());
   if (!j["tied"].empty()) os << " (tied tensors counted once)";
   os << "\n";
-  os << "tensors:        " << j["tensors"].get<size_t>() << " in " << j["weights"].get<std::string>()
-     << "\n";
+  os << "tensors:        " << j["tensors"].get<size_t>() << " in "
+     << j["weights"].get<std::string>() << "\n";
   for (auto it = j["dtypes"].begin(); it != j["dtypes"].end(); ++it)
     os << "  " << it.key() << ": " << grouped((*it)["parameters"].get<int64_t>()) << " parameters, "
        << human_bytes(static_cast<double>((*it)["bytes"].get<int64_t>())) << "\n";

@@ -5,6 +5,9 @@ namespace deepfuse::cli {
 const std::vector<Registrar>& registrars() {
   static const std::vector<Registrar> all = {
       register_inspect,
+      register_logits,
+      register_embed,
+      register_classify,
       register_bench,
       register_kb,
       register_mask,

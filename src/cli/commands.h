@@ -15,6 +15,9 @@ const std::vector<Registrar>& registrars();
 // One line per subcommand file (cmd_<name>.cpp):
 void register_bench(CLI::App& root);
 void register_inspect(CLI::App& root);
+void register_logits(CLI::App& root);
+void register_embed(CLI::App& root);
+void register_classify(CLI::App& root);
 void register_kb(CLI::App& root);
 void register_mask(CLI::App& root);
 void register_tokenize(CLI::App& root);

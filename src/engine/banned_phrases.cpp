@@ -55,9 +55,15 @@ BannedPhraseIndex::BannedPhraseIndex(std::vector<std::string> phrases,
   // Trie over normalised phrases.
   goto_.assign(256, -1);
   out_.assign(1, -1);
+  std::vector<bool> entered_by_space(1, false);  // trie states whose edge byte is ' '
   size_t total = 0;
   for (size_t p = 0; p < phrases_.size(); ++p) {
-    const std::string norm = normalize_for_match(phrases_[p]);
+    // Phrases match with any run of spaces where they have one (see the self-loops below).
+    std::string norm;
+    for (char c : normalize_for_match(phrases_[p]))
+      if (c != ' ' || (!norm.empty() && norm.back() != ' ')) norm.push_back(c);
+    while (!norm.empty() && norm.back() == ' ') norm.pop_back();
+    phrase_norm_.push_back(norm);
     if (norm.empty()) continue;
     total += norm.size();
     DF_CHECK(total <= kMaxPhraseBytes, InvalidArgument,
@@ -68,6 +74,7 @@ BannedPhraseIndex::BannedPhraseIndex(std::vector<std::string> phrases,
       if (nxt < 0) {
         nxt = static_cast<int32_t>(out_.size());
         out_.push_back(-1);
+        entered_by_space.push_back(c == ' ');
         goto_.resize(goto_.size() + 256, -1);
       }
       s = goto_[static_cast<size_t>(s) * 256 + c];
@@ -104,6 +111,14 @@ BannedPhraseIndex::BannedPhraseIndex(std::vector<std::string> phrases,
       }
     }
   }
+  // Whitespace runs: a state entered by a space stays put on further spaces, so "kill   you"
+  // matches the phrase "kill you" whatever the tokens (text, processor and check alike).
+  for (size_t st = 0; st < out_.size(); ++st)
+    for (int c = 0; c < 256; ++c) {
+      const int32_t t = goto_[st * 256 + static_cast<size_t>(c)];
+      if (c == ' ' && t > 0 && entered_by_space[static_cast<size_t>(t)])
+        goto_[static_cast<size_t>(t) * 256 + ' '] = t;
+    }
   if (vocab) {
     const int64_t n = vocab->vocab_size();
     token_raw_.resize(static_cast<size_t>(n));
@@ -150,8 +165,15 @@ std::vector<PhraseMatch> BannedPhraseIndex::find(std::string_view text) const {
     s = goto_[static_cast<size_t>(s) * 256 + static_cast<unsigned char>(norm[i])];
     const int32_t p = out_[static_cast<size_t>(s)];
     if (p < 0) continue;
-    const size_t len = normalize_for_match(phrases_[static_cast<size_t>(p)]).size();
-    const size_t nb = i + 1 - len;
+    // Walk the phrase back from here; extra spaces after a phrase space were skipped.
+    const std::string& pn = phrase_norm_[static_cast<size_t>(p)];
+    size_t j = i;  // norm[j] matched pn[k]
+    for (size_t k = pn.size() - 1; k > 0; --k) {
+      --j;
+      if (pn[k - 1] == ' ')  // a run of spaces matched this one phrase space
+        while (j > 0 && norm[j - 1] == ' ') --j;
+    }
+    const size_t nb = j;
     // End: the start of the next source character after the one holding the last byte.
     size_t k = i + 1;
     while (k + 1 < src.size() && src[k] == src[i]) ++k;

@@ -51,7 +51,6 @@ void finish(Sequence& s, const std::string& reason) {
   s.result.text = s.text->text();
   s.result.stop_string = s.text->matched_stop();
   s.result.finish_reason = reason;
-  emit(s, /*final=*/true);
 }
 
 // Chooses the next token of `s` from its logits row (modified in place) and updates its state.
@@ -83,8 +82,6 @@ void step_sequence(Sequence& s, std::span<float> row) {
     finish(s, "stop");
   else if (n_gen >= s.rc.max_new_tokens)
     finish(s, "length");
-  else
-    emit(s, false);
 }
 
 }  // namespace
@@ -200,6 +197,8 @@ std::vector<GenerationResult> Generator::generate(std::vector<GenerationRequest>
             step_sequence(*with_logits[static_cast<size_t>(r)],
                           std::span<float>(base + r * vocab, static_cast<size_t>(vocab)));
         });
+    // Streaming callbacks run here, on the caller's thread, in request order.
+    for (Sequence* s : with_logits) emit(*s, s->done);
     const auto t2 = Clock::now();
     forward_s_ += std::chrono::duration<double>(t1 - t0).count();
     sampling_s_ += std::chrono::duration<double>(t2 - t1).count();

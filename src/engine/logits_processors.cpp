@@ -227,7 +227,7 @@ void typical_p(float mass, std::span<float> s, int64_t min_keep) {
     if (shifted[idx[i]] > cut) s[idx[i]] = kNegInf;
 }
 
-ResolvedConfig resolve_config(const GenerationConfig& c, int64_t prompt_len, int64_t vocab,
+ResolvedConfig resolve_config(const gen::GenerationConfig& c, int64_t prompt_len, int64_t vocab,
                               int64_t model_max) {
   c.validate(vocab);
   ResolvedConfig r;

@@ -65,7 +65,7 @@ struct ResolvedConfig {
 // Validates `c` (InvalidArgument naming the field) and fills transformers' defaults:
 // max_new_tokens, else max_length - prompt_len, else 20; top_k 50 when sampling and unset;
 // temperature 0 or top_k 1 turn sampling into greedy. `model_max` (> 0) caps the length.
-ResolvedConfig resolve_config(const GenerationConfig& c, int64_t prompt_len, int64_t vocab,
+ResolvedConfig resolve_config(const gen::GenerationConfig& c, int64_t prompt_len, int64_t vocab,
                               int64_t model_max);
 
 // Applies the built-in processors (and, when sampling, the warpers) in transformers' order,

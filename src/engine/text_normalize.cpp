@@ -82,7 +82,9 @@ std::string normalize_for_match(std::string_view text, std::vector<size_t>* src)
     }
     if (n == 1) {
       const char c = text[i];
-      out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+      // ASCII: lower case; every whitespace control becomes a plain space.
+      const bool ws = c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+      out.push_back(ws ? ' ' : (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c));
       if (src) src->push_back(i);
     } else {
       const std::string& m = normalized_cached(text.substr(i, n));

@@ -1,7 +1,8 @@
 // Matching normalisation shared by the banned-phrase processor and the output safety filter:
 // NFKC + Unicode case folding, applied one code point at a time so every output byte maps
 // back to the input character it came from (fullwidth "ＡＢＣ" and "abc" match; so do "ß"/"SS").
-// Invalid UTF-8 bytes pass through unchanged.
+// ASCII whitespace (\t \n \r \f \v) becomes ' ' (runs of spaces are collapsed by the
+// phrase automaton, not here, so offsets stay one-to-one). Invalid UTF-8 bytes pass through.
 #pragma once
 
 #include <cstddef>

@@ -23,8 +23,9 @@ HFConfig HFConfig::from_json(Json j, const std::string& path) {
     c.architecture = a[0].get<std::string>();
   }
   if (c.architecture.empty() && c.model_type.empty())
-    throw FormatError(path + ": required field 'architectures' is missing (expected e.g. "
-                             "[\"LlamaForCausalLM\"]) and there is no 'model_type' either");
+    throw FormatError(path +
+                      ": required field 'architectures' is missing (expected e.g. "
+                      "[\"LlamaForCausalLM\"]) and there is no 'model_type' either");
   const std::string dkey = f.first_present({"dtype", "torch_dtype"});
   if (!dkey.empty()) c.dtype = dtype_from_string(f.get_string(dkey), path + ": " + dkey);
   return c;
@@ -123,11 +124,12 @@ Gpt2Config parse_gpt2_config(const HFConfig& hf) {
   c.n_embd = f.get_int("n_embd");
   c.n_layer = f.get_int("n_layer");
   c.n_head = f.get_int("n_head");
-  DF_CHECK(c.vocab_size > 0 && c.n_positions > 0 && c.n_embd > 0 && c.n_layer > 0 && c.n_head > 0 &&
-               c.n_embd % c.n_head == 0,
-           FormatError,
-           hf.path << ": vocab_size, n_positions, n_embd, n_layer, n_head must be positive and n_embd "
-                      "a multiple of n_head");
+  DF_CHECK(
+      c.vocab_size > 0 && c.n_positions > 0 && c.n_embd > 0 && c.n_layer > 0 && c.n_head > 0 &&
+          c.n_embd % c.n_head == 0,
+      FormatError,
+      hf.path << ": vocab_size, n_positions, n_embd, n_layer, n_head must be positive and n_embd "
+                 "a multiple of n_head");
   c.n_inner = f.get_int("n_inner", 4 * c.n_embd);
   c.layer_norm_epsilon = f.get_double("layer_norm_epsilon", 1e-5);
   c.activation = f.get_string("activation_function", "gelu_new");
@@ -144,7 +146,8 @@ namespace {
 void parse_labels(const JsonFields& f, EncoderConfig* c) {
   if (f.has("id2label")) {
     const Json& m = f.raw()["id2label"];
-    DF_CHECK(m.is_object(), FormatError, f.file() << ": 'id2label' must be an object {\"0\": label}");
+    DF_CHECK(m.is_object(), FormatError,
+             f.file() << ": 'id2label' must be an object {\"0\": label}");
     for (auto it = m.begin(); it != m.end(); ++it) {
       int64_t id = 0;
       try {
@@ -186,8 +189,9 @@ EncoderConfig parse_bert_config(const HFConfig& hf) {
   c.pad_token_id = f.get_int("pad_token_id", 0);
   c.roberta_positions = hf.model_type == "xlm-roberta" || hf.model_type == "roberta";
   const std::string pet = f.get_string("position_embedding_type", "absolute");
-  DF_CHECK(pet == "absolute", Unsupported,
-           hf.path << ": position_embedding_type '" << pet << "' is not supported (expected absolute)");
+  DF_CHECK(
+      pet == "absolute", Unsupported,
+      hf.path << ": position_embedding_type '" << pet << "' is not supported (expected absolute)");
   parse_labels(f, &c);
   check_encoder(c, hf.path);
   return c;

@@ -69,8 +69,8 @@ struct LlamaConfig {
   bool attention_bias = false;  // bias on q/k/v (and o when o_bias)
   bool o_bias = false;
   bool mlp_bias = false;
-  bool qk_norm = false;         // Qwen3: RMSNorm over each head of q and k before RoPE
-  int64_t sliding_window = 0;   // 0: full attention
+  bool qk_norm = false;        // Qwen3: RMSNorm over each head of q and k before RoPE
+  int64_t sliding_window = 0;  // 0: full attention
   // Layers using sliding-window attention (size num_layers); empty when sliding_window == 0.
   std::vector<bool> sliding_layers;
   RopeParams rope;
@@ -81,8 +81,8 @@ struct LlamaConfig {
 // Per-family defaults that differ between architectures sharing LlamaConfig; chosen by the
 // registry line of each architecture.
 struct LlamaVariant {
-  bool qkv_bias = false;            // Qwen2: q/k/v always carry a bias
-  bool qk_norm = false;             // Qwen3
+  bool qkv_bias = false;               // Qwen2: q/k/v always carry a bias
+  bool qk_norm = false;                // Qwen3
   bool sliding_window_always = false;  // Mistral: sliding_window applies when set
   bool sliding_window_opt_in = false;  // Qwen2/3: only with use_sliding_window
 };
@@ -114,7 +114,7 @@ struct EncoderConfig {
   int64_t intermediate_size = 0;
   std::string hidden_act = "gelu";
   int64_t max_position_embeddings = 512;
-  int64_t type_vocab_size = 0;     // 0: no token-type embeddings (DistilBERT)
+  int64_t type_vocab_size = 0;  // 0: no token-type embeddings (DistilBERT)
   double layer_norm_eps = 1e-12;
   int64_t pad_token_id = 0;
   // RoBERTa-style position ids start at pad_token_id + 1 and skip padding.
@@ -123,7 +123,7 @@ struct EncoderConfig {
   std::map<int64_t, std::string> id2label;
   std::string problem_type;
 };
-EncoderConfig parse_bert_config(const HFConfig& cfg);        // BERT, XLM-R (roberta positions)
+EncoderConfig parse_bert_config(const HFConfig& cfg);  // BERT, XLM-R (roberta positions)
 EncoderConfig parse_distilbert_config(const HFConfig& cfg);
 
 // generation_config.json.

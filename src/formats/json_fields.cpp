@@ -11,8 +11,9 @@ using Json = nlohmann::json;
 
 JsonFields::JsonFields(const Json& j, std::string file, std::string prefix)
     : j_(&j), file_(std::move(file)), prefix_(std::move(prefix)) {
-  if (!j.is_object()) throw FormatError(file_ + ": expected a JSON object" +
-                                        (prefix_.empty() ? "" : " at '" + prefix_ + "'"));
+  if (!j.is_object())
+    throw FormatError(file_ + ": expected a JSON object" +
+                      (prefix_.empty() ? "" : " at '" + prefix_ + "'"));
 }
 
 Json JsonFields::load_file(const std::string& path) {

@@ -12,8 +12,9 @@ namespace fs = std::filesystem;
 ModelFolder ModelFolder::open(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw NotFound(dir + ": model folder not found (expected a folder with config.json and "
-                         "*.safetensors)");
+    throw NotFound(dir +
+                   ": model folder not found (expected a folder with config.json and "
+                   "*.safetensors)");
   ModelFolder m;
   m.dir_ = dir;
   while (m.dir_.size() > 1 && m.dir_.back() == '/') m.dir_.pop_back();
@@ -40,8 +41,9 @@ std::string ModelFolder::weights_path() const {
       found.push_back(e.path().string());
   if (found.size() == 1) return found[0];
   if (found.empty())
-    throw NotFound(dir_ + ": no weights (expected model.safetensors or "
-                          "model.safetensors.index.json)");
+    throw NotFound(dir_ +
+                   ": no weights (expected model.safetensors or "
+                   "model.safetensors.index.json)");
   throw FormatError(dir_ + ": " + std::to_string(found.size()) +
                     " .safetensors files but no model.safetensors.index.json to say which "
                     "tensor is where");

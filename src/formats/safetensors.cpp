@@ -76,9 +76,9 @@ bool is_valid_utf8(const std::string& s) {
   return true;
 }
 
-std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& header, uint64_t data_size,
-                                                       const std::string& file,
-                                                       std::map<std::string, std::string>* metadata) {
+std::vector<SafetensorsEntry> parse_safetensors_header(
+    const std::string& header, uint64_t data_size, const std::string& file,
+    std::map<std::string, std::string>* metadata) {
   const std::string where = file + ": safetensors header";
   // Duplicate keys are silently merged by JSON parsers; detect them with a parser callback.
   std::set<std::string> seen;
@@ -89,8 +89,9 @@ std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& header
         header,
         [&](int depth, Json::parse_event_t event, Json& parsed) {
           if (depth > 4)
-            throw FormatError(where + ": JSON nested deeper than 4 levels (expected "
-                                      "{name: {dtype, shape, data_offsets}})");
+            throw FormatError(where +
+                              ": JSON nested deeper than 4 levels (expected "
+                              "{name: {dtype, shape, data_offsets}})");
           if (event == Json::parse_event_t::key && depth == 1 && parsed.is_string()) {
             const auto& k = parsed.get_ref<const std::string&>();
             if (!seen.insert(k).second && duplicate.empty()) duplicate = k;
@@ -114,8 +115,7 @@ std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& header
       throw FormatError(where + ": tensor name '" + printable(name) + "' is not valid UTF-8");
     const Json& v = it.value();
     if (name == "__metadata__") {
-      if (!v.is_object())
-        throw FormatError(where + ": __metadata__ must be an object of strings");
+      if (!v.is_object()) throw FormatError(where + ": __metadata__ must be an object of strings");
       for (auto m = v.begin(); m != v.end(); ++m) {
         if (!m.value().is_string())
           throw FormatError(where + ": __metadata__['" + printable(m.key()) +
@@ -130,17 +130,15 @@ std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& header
     SafetensorsEntry e;
     e.name = name;
     auto dt = v.find("dtype");
-    if (dt == v.end() || !dt->is_string())
-      throw FormatError(t + ": missing string field 'dtype'");
+    if (dt == v.end() || !dt->is_string()) throw FormatError(t + ": missing string field 'dtype'");
     if (!dtype_from_safetensors(dt->get<std::string>(), &e.dtype))
       throw FormatError(t + ": unknown dtype '" + printable(dt->get<std::string>()) +
                         "' (expected F32, F16, BF16, F8_E4M3, I8, I32, I64, U8 or BOOL)");
     auto sh = v.find("shape");
-    if (sh == v.end() || !sh->is_array())
-      throw FormatError(t + ": missing array field 'shape'");
+    if (sh == v.end() || !sh->is_array()) throw FormatError(t + ": missing array field 'shape'");
     if (sh->size() > static_cast<size_t>(Shape::kMaxDims))
-      throw FormatError(t + ": shape has " + std::to_string(sh->size()) +
-                        " dimensions (at most " + std::to_string(Shape::kMaxDims) + " supported)");
+      throw FormatError(t + ": shape has " + std::to_string(sh->size()) + " dimensions (at most " +
+                        std::to_string(Shape::kMaxDims) + " supported)");
     std::vector<int64_t> dims;
     uint64_t numel = 1;
     for (const Json& d : *sh) {
@@ -168,9 +166,10 @@ std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& header
                         " bytes; file truncated?)");
     uint64_t expect = 0;
     if (mul_overflows(numel, dtype_size(e.dtype), &expect) || expect != e.nbytes())
-      throw FormatError(t + ": " + std::to_string(e.nbytes()) + " bytes in data_offsets but shape " +
-                        e.shape.str() + " x " + dtype_safetensors_name(e.dtype) + " needs " +
-                        std::to_string(expect) + " bytes");
+      throw FormatError(t + ": " + std::to_string(e.nbytes()) +
+                        " bytes in data_offsets but shape " + e.shape.str() + " x " +
+                        dtype_safetensors_name(e.dtype) + " needs " + std::to_string(expect) +
+                        " bytes");
     entries.push_back(std::move(e));
   }
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
@@ -258,8 +257,7 @@ void write_safetensors(const std::string& path,
   uint64_t n = h.size();
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   out += h;
-  for (const auto& [name, t] : tensors)
-    out.append(static_cast<const char*>(t.raw()), t.nbytes());
+  for (const auto& [name, t] : tensors) out.append(static_cast<const char*>(t.raw()), t.nbytes());
   write_file_atomic(path, out);
 }
 

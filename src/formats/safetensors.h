@@ -63,9 +63,9 @@ class SafetensorsFile {
 
 // Parses and validates a header (the JSON text) against a data section of `data_size` bytes.
 // `file` is used in error messages. Exposed for tests and fuzzing.
-std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& header, uint64_t data_size,
-                                                       const std::string& file,
-                                                       std::map<std::string, std::string>* metadata);
+std::vector<SafetensorsEntry> parse_safetensors_header(
+    const std::string& header, uint64_t data_size, const std::string& file,
+    std::map<std::string, std::string>* metadata);
 
 // Writes tensors (CPU, any dtype) to `path` atomically, in the given order, with the header
 // padded to a multiple of 8 bytes so every tensor's data starts 8-byte aligned.

@@ -42,8 +42,9 @@ std::vector<float> EncoderModel::embed(const std::vector<int32_t>& ids) {
 }
 
 std::vector<float> EncoderModel::classify(const std::vector<int32_t>&) {
-  throw Unsupported(info().architecture + " has no classification head (expected a "
-                                          "*ForSequenceClassification checkpoint)");
+  throw Unsupported(info().architecture +
+                    " has no classification head (expected a "
+                    "*ForSequenceClassification checkpoint)");
 }
 
 namespace {
@@ -57,7 +58,8 @@ struct EncSpec {
 };
 
 EncoderConfig parse_config(const HFConfig& cfg, EncFamily f) {
-  EncoderConfig c = f == EncFamily::DistilBert ? parse_distilbert_config(cfg) : parse_bert_config(cfg);
+  EncoderConfig c =
+      f == EncFamily::DistilBert ? parse_distilbert_config(cfg) : parse_bert_config(cfg);
   if (f == EncFamily::Roberta) c.roberta_positions = true;
   return c;
 }
@@ -69,7 +71,8 @@ std::string enc_prefix(const WeightStore& w, const EncSpec& s) {
   return w.contains(p + "embeddings.word_embeddings.weight") ? p : "";
 }
 
-std::vector<TensorSpec> enc_tensors(const EncoderConfig& c, const EncSpec& s, const std::string& p) {
+std::vector<TensorSpec> enc_tensors(const EncoderConfig& c, const EncSpec& s,
+                                    const std::string& p) {
   const int64_t H = c.hidden_size, I = c.intermediate_size;
   const int64_t L = static_cast<int64_t>(c.id2label.size());
   std::vector<TensorSpec> t;
@@ -173,7 +176,8 @@ struct Norm {
 
 class Encoder final : public EncoderModel {
  public:
-  Encoder(const ModelFolder& folder, const WeightStore& w, const LoadOptions& opts, const EncSpec& s)
+  Encoder(const ModelFolder& folder, const WeightStore& w, const LoadOptions& opts,
+          const EncSpec& s)
       : s_(s), c_(parse_config(folder.config(), s.family)) {
     DF_CHECK(!c_.sinusoidal_positions, Unsupported,
              folder.config_path() << ": sinusoidal_pos_embds is not supported");
@@ -228,9 +232,8 @@ class Encoder final : public EncoderModel {
     info_.model_type = folder.config().model_type;
     info_.vocab_size = c_.vocab_size;
     info_.hidden_size = c_.hidden_size;
-    info_.max_positions =
-        c_.roberta_positions ? c_.max_position_embeddings - c_.pad_token_id - 1
-                             : c_.max_position_embeddings;
+    info_.max_positions = c_.roberta_positions ? c_.max_position_embeddings - c_.pad_token_id - 1
+                                               : c_.max_position_embeddings;
     info_.num_parameters = count_parameters(w, {});
     info_.id2label = c_.id2label;
     read_pooling(folder);
@@ -242,9 +245,9 @@ class Encoder final : public EncoderModel {
     const int64_t n = static_cast<int64_t>(ids.size()), H = c_.hidden_size, nh = c_.num_heads,
                   hd = H / nh;
     DF_CHECK(n > 0, InvalidArgument, "encode: empty input (expected at least one token id)");
-    DF_CHECK(n <= info_.max_positions, InvalidArgument,
-             "encode: " << n << " tokens exceed the model's " << info_.max_positions
-                        << " positions");
+    DF_CHECK(
+        n <= info_.max_positions, InvalidArgument,
+        "encode: " << n << " tokens exceed the model's " << info_.max_positions << " positions");
     std::vector<int32_t> pos(static_cast<size_t>(n));
     // RoBERTa / XLM-R number positions from padding_idx + 1 (no padding in one sequence).
     const int32_t first = c_.roberta_positions ? static_cast<int32_t>(c_.pad_token_id + 1) : 0;

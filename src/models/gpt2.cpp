@@ -75,7 +75,7 @@ class Gpt2Model final : public CausalLM {
       L.v_b = qkv_b.slice_rows(2 * E, E);
       L.o = transpose_2d(get("attn.c_proj.weight"));  // [E, E]
       L.o_b = get("attn.c_proj.bias");
-      L.fc = transpose_2d(get("mlp.c_fc.weight"));     // [I, E]
+      L.fc = transpose_2d(get("mlp.c_fc.weight"));  // [I, E]
       L.fc_b = get("mlp.c_fc.bias");
       L.proj = transpose_2d(get("mlp.c_proj.weight"));  // [E, I]
       L.proj_b = get("mlp.c_proj.bias");
@@ -85,9 +85,9 @@ class Gpt2Model final : public CausalLM {
     info_.model_type = folder.config().model_type;
     info_.vocab_size = c.vocab_size;
     info_.max_positions = c.n_positions;
-    info_.num_parameters = count_parameters(
-        w, c.tie_word_embeddings ? std::vector<std::string>{"lm_head.weight"}
-                                 : std::vector<std::string>{});
+    info_.num_parameters =
+        count_parameters(w, c.tie_word_embeddings ? std::vector<std::string>{"lm_head.weight"}
+                                                  : std::vector<std::string>{});
     info_.weight_dtype = wte_.dtype();
   }
 
@@ -104,8 +104,8 @@ class Gpt2Model final : public CausalLM {
     for (int32_t p : batch.positions)
       DF_CHECK(p >= 0 && p < c_.n_positions, InvalidArgument,
                "position " << p << " is outside GPT-2's n_positions (" << c_.n_positions << ")");
-    Tensor x = ops::embedding(wte_, batch.tokens);                 // [n, E]
-    ops::add_inplace(x, ops::embedding(wpe_, batch.positions));    // + learned positions
+    Tensor x = ops::embedding(wte_, batch.tokens);               // [n, E]
+    ops::add_inplace(x, ops::embedding(wpe_, batch.positions));  // + learned positions
     Tensor h = Tensor::empty(DType::F32, {n, E});
     Tensor attn = Tensor::empty(DType::F32, {n, nh, hd});
     const float eps = static_cast<float>(c_.layer_norm_epsilon);

@@ -10,7 +10,9 @@
 namespace deepfuse {
 
 namespace {
-bool is_weight_dtype(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
+bool is_weight_dtype(DType d) {
+  return d == DType::F32 || d == DType::F16 || d == DType::BF16;
+}
 }  // namespace
 
 Tensor load_weight(const WeightStore& w, const std::string& name, const LoadOptions& opts) {
@@ -22,7 +24,8 @@ Tensor load_weight(const WeightStore& w, const std::string& name, const LoadOpti
   return t;
 }
 
-Tensor load_optional_weight(const WeightStore& w, const std::string& name, const LoadOptions& opts) {
+Tensor load_optional_weight(const WeightStore& w, const std::string& name,
+                            const LoadOptions& opts) {
   return w.contains(name) ? load_weight(w, name, opts) : Tensor();
 }
 
@@ -72,7 +75,8 @@ RopeTable rope_table(const RopeParams& p, int64_t rot_dim, int64_t max_pos,
   std::vector<double> pos_freqs(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
     const float e = static_cast<float>(2 * i) / static_cast<float>(rot_dim);
-    pos_freqs[static_cast<size_t>(i)] = static_cast<float>(std::pow(p.theta, static_cast<double>(e)));
+    pos_freqs[static_cast<size_t>(i)] =
+        static_cast<float>(std::pow(p.theta, static_cast<double>(e)));
   }
   auto base_inv = [&](int64_t i) {
     return static_cast<float>(1.0 / pos_freqs[static_cast<size_t>(i)]);
@@ -131,8 +135,8 @@ RopeTable rope_table(const RopeParams& p, int64_t rot_dim, int64_t max_pos,
     high = std::min(high, d - 1);
     if (low == high) high += 0.001;
     for (int64_t i = 0; i < half; ++i) {
-      const float ramp = std::clamp(
-          static_cast<float>((static_cast<double>(i) - low) / (high - low)), 0.f, 1.f);
+      const float ramp =
+          std::clamp(static_cast<float>((static_cast<double>(i) - low) / (high - low)), 0.f, 1.f);
       const float extrap_factor = 1.f - ramp;
       const float extrap = base_inv(i);
       const float interp = static_cast<float>(1.0 / (factor * pos_freqs[static_cast<size_t>(i)]));

@@ -14,9 +14,12 @@ void register_deepseek_models(ModelRegistry& r);
 
 const char* model_kind_name(ModelKind k) {
   switch (k) {
-    case ModelKind::CausalLM: return "causal_lm";
-    case ModelKind::Encoder: return "encoder";
-    case ModelKind::SequenceClassifier: return "sequence_classifier";
+    case ModelKind::CausalLM:
+      return "causal_lm";
+    case ModelKind::Encoder:
+      return "encoder";
+    case ModelKind::SequenceClassifier:
+      return "sequence_classifier";
   }
   return "unknown";
 }
@@ -70,8 +73,8 @@ void validate_weights(const WeightStore& weights, const std::vector<TensorSpec>&
     }
     const Shape got = weights.shape(s.name);
     if (got != want)
-      throw FormatError(where + ": tensor '" + s.name + "' has shape " + got.str() +
-                        ", expected " + want.str());
+      throw FormatError(where + ": tensor '" + s.name + "' has shape " + got.str() + ", expected " +
+                        want.str());
   }
 }
 

@@ -526,7 +526,8 @@ std::vector<SearchHit> KnowledgeBase::Impl::run_search(const std::vector<std::st
     bm = bm25.search(*terms, fields, p, allowed, depth);
   }
   if (o.mode != SearchMode::kBm25 && vectors && qvec)
-    dense = vectors->search(qvec, depth, allowed, allowed_count, o.ef_search);
+    dense = o.exact_dense ? vectors->search_exact(qvec, depth, allowed)
+                          : vectors->search(qvec, depth, allowed, allowed_count, o.ef_search);
   Ranked fused;
   if (o.mode == SearchMode::kBm25) {
     fused = std::move(bm);

@@ -317,7 +317,7 @@ TEST(DeepseekConfig, V3FixtureFlagsAndMtpNote) {
 namespace {
 HFConfig edited_v2(const std::function<void(nlohmann::json&)>& edit) {
   HFConfig base = HFConfig::load(v2_dir() + "/config.json");
-  nlohmann::json j = base.json;
+  nlohmann::json j = base.raw;
   edit(j);
   return HFConfig::from_json(j, "edited/config.json");
 }
@@ -432,7 +432,7 @@ TEST(Fp8Block, RejectsBadScales) {
       dequantize_fp8_block(w, Tensor::zeros(DType::F32, Shape{2, 1}), 128, 128, DType::F32, "w"),
       FormatError);
   EXPECT_THROW(
-      dequantize_fp8_block(w, Tensor::from_vector({NAN}, Shape{1, 1}), 128, 128, DType::F32, "w"),
+      dequantize_fp8_block(w, Tensor::from_vector(std::vector<float>{NAN}, Shape{1, 1}), 128, 128, DType::F32, "w"),
       FormatError);
   EXPECT_THROW(
       dequantize_fp8_block(Tensor::zeros(DType::F32, Shape{4, 4}),

@@ -10,9 +10,12 @@
 namespace deepfuse {
 namespace {
 
-HFConfig cfg(const std::string& text) { return HFConfig::from_json(nlohmann::json::parse(text), "config.json"); }
+HFConfig cfg(const std::string& text) {
+  return HFConfig::from_json(nlohmann::json::parse(text), "config.json");
+}
 
-const char* kLlamaBase = R"("architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":100,
+const char* kLlamaBase =
+    R"("architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":100,
   "hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,
   "num_key_value_heads":2,"max_position_embeddings":256,"rms_norm_eps":1e-5)";
 
@@ -32,8 +35,9 @@ TEST(HFConfig, HubDialectRopeScalingAndTorchDtype) {
 }
 
 TEST(HFConfig, Transformers5DialectRopeParametersAndDtype) {
-  const HFConfig c = cfg(std::string("{") + kLlamaBase +
-                         R"(,"dtype":"float32","rope_parameters":{"rope_type":"yarn","rope_theta":10000.0,
+  const HFConfig c =
+      cfg(std::string("{") + kLlamaBase +
+          R"(,"dtype":"float32","rope_parameters":{"rope_type":"yarn","rope_theta":10000.0,
       "factor":4.0,"original_max_position_embeddings":64,"beta_fast":16}})");
   EXPECT_EQ(c.dtype, DType::F32);
   const LlamaConfig l = parse_llama_config(c, {});
@@ -44,7 +48,8 @@ TEST(HFConfig, Transformers5DialectRopeParametersAndDtype) {
 }
 
 TEST(HFConfig, DefaultRopeWhenScalingIsNull) {
-  const LlamaConfig l = parse_llama_config(cfg(std::string("{") + kLlamaBase + R"(,"rope_scaling":null})"), {});
+  const LlamaConfig l =
+      parse_llama_config(cfg(std::string("{") + kLlamaBase + R"(,"rope_scaling":null})"), {});
   EXPECT_EQ(l.rope.type, "default");
   EXPECT_DOUBLE_EQ(l.rope.theta, 10000.0);
 }
@@ -58,7 +63,8 @@ TEST(HFConfig, MissingRequiredFieldNamesIt) {
     EXPECT_NE(std::string(e.what()).find("config.json"), std::string::npos) << e.what();
   }
   try {
-    parse_llama_config(cfg(std::string("{") + kLlamaBase + R"(,"rope_scaling":{"rope_type":"linear"}})"), {});
+    parse_llama_config(
+        cfg(std::string("{") + kLlamaBase + R"(,"rope_scaling":{"rope_type":"linear"}})"), {});
     FAIL();
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("factor"), std::string::npos) << e.what();
@@ -78,8 +84,9 @@ TEST(HFConfig, WrongTypeNamesFieldAndExpectation) {
 }
 
 TEST(HFConfig, VariantsQwenBiasQkNormSlidingWindow) {
-  const HFConfig q2 = cfg(std::string("{") + kLlamaBase +
-                          R"(,"use_sliding_window":true,"sliding_window":8,"max_window_layers":1})");
+  const HFConfig q2 =
+      cfg(std::string("{") + kLlamaBase +
+          R"(,"use_sliding_window":true,"sliding_window":8,"max_window_layers":1})");
   const LlamaConfig a = parse_llama_config(q2, {.qkv_bias = true, .sliding_window_opt_in = true});
   EXPECT_TRUE(a.attention_bias);
   EXPECT_FALSE(a.o_bias);
@@ -101,10 +108,11 @@ TEST(HFConfig, Gpt2AndEncoders) {
           "num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":32,"id2label":{"0":"neg","1":"pos"}})"));
   EXPECT_EQ(b.id2label.at(1), "pos");
   EXPECT_FALSE(b.roberta_positions);
-  EXPECT_THROW(parse_bert_config(cfg(
-                   R"({"architectures":["BertModel"],"vocab_size":50,"hidden_size":16,"num_hidden_layers":1,
+  EXPECT_THROW(
+      parse_bert_config(cfg(
+          R"({"architectures":["BertModel"],"vocab_size":50,"hidden_size":16,"num_hidden_layers":1,
                        "num_attention_heads":2,"intermediate_size":32,"id2label":{"x":"neg"}})")),
-               FormatError);
+      FormatError);
   const EncoderConfig d = parse_distilbert_config(cfg(
       R"({"architectures":["DistilBertModel"],"vocab_size":50,"dim":16,"n_layers":1,"n_heads":2,"hidden_dim":32})"));
   EXPECT_EQ(d.type_vocab_size, 0);
@@ -112,11 +120,13 @@ TEST(HFConfig, Gpt2AndEncoders) {
 }
 
 TEST(GenerationConfigTest, EosListAndScalar) {
-  const auto a = GenerationConfig::from_json(nlohmann::json::parse(R"({"eos_token_id":[2,7],"do_sample":true,"top_p":0.9})"), "g.json");
+  const auto a = GenerationConfig::from_json(
+      nlohmann::json::parse(R"({"eos_token_id":[2,7],"do_sample":true,"top_p":0.9})"), "g.json");
   EXPECT_EQ(a.eos_token_ids, (std::vector<int64_t>{2, 7}));
   EXPECT_TRUE(a.do_sample);
   EXPECT_DOUBLE_EQ(*a.top_p, 0.9);
-  const auto b = GenerationConfig::from_json(nlohmann::json::parse(R"({"eos_token_id":2,"bos_token_id":1})"), "g.json");
+  const auto b = GenerationConfig::from_json(
+      nlohmann::json::parse(R"({"eos_token_id":2,"bos_token_id":1})"), "g.json");
   EXPECT_EQ(b.eos_token_ids, (std::vector<int64_t>{2}));
   EXPECT_EQ(*b.bos_token_id, 1);
 }

@@ -58,7 +58,8 @@ TEST(Safetensors, RoundTripAllDtypesZeroCopy) {
     static_cast<uint8_t*>(t.raw())[0] = 1;
     ts.push_back({std::string("e.") + dtype_safetensors_name(d), t});
   }
-  ts.push_back({"scalar", Tensor::from_vector(std::vector<float>{42}, Shape(std::vector<int64_t>{}))});
+  ts.push_back(
+      {"scalar", Tensor::from_vector(std::vector<float>{42}, Shape(std::vector<int64_t>{}))});
   ts.push_back({"empty", Tensor::zeros(DType::F32, {0, 4})});
   write_safetensors(dir + "/m.safetensors", ts, {{"format", "pt"}});
   auto f = SafetensorsFile::open(dir + "/m.safetensors");
@@ -141,21 +142,23 @@ std::vector<Hostile> hostile_files() {
                          R"("t":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
                          16),
                "more than once"});
-  h.push_back({"non_utf8_name.safetensors",
-               file_with("{\"t\xff\xfe\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8),
-               "UTF-8"});
-  h.push_back({"shape_overflow.safetensors",
-               file_with(R"({"t":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})",
-                         8),
-               "overflows"});
+  h.push_back(
+      {"non_utf8_name.safetensors",
+       file_with("{\"t\xff\xfe\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8),
+       "UTF-8"});
+  h.push_back(
+      {"shape_overflow.safetensors",
+       file_with(R"({"t":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})",
+                 8),
+       "overflows"});
   h.push_back({"negative_shape.safetensors",
                file_with(R"({"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8),
                "non-negative"});
   h.push_back({"top_level_array.safetensors", file_with("[1,2]", 0), "JSON object"});
-  h.push_back({"deep_nesting.safetensors", file_with(std::string(5000, '[') + std::string(5000, ']'), 0),
-               "nested"});
-  h.push_back({"metadata_not_strings.safetensors",
-               file_with(R"({"__metadata__":{"a":1}})", 0), "__metadata__"});
+  h.push_back({"deep_nesting.safetensors",
+               file_with(std::string(5000, '[') + std::string(5000, ']'), 0), "nested"});
+  h.push_back({"metadata_not_strings.safetensors", file_with(R"({"__metadata__":{"a":1}})", 0),
+               "__metadata__"});
   return h;
 }
 
@@ -173,7 +176,8 @@ TEST(Safetensors, InspectExitsTwoOnHostileFiles) {
     SCOPED_TRACE(h.name);
     const std::string m = dir + "/" + h.name + ".model";
     std::filesystem::create_directories(m);
-    write_text(m + "/config.json", R"({"architectures":["LlamaForCausalLM"],"model_type":"llama"})");
+    write_text(m + "/config.json",
+               R"({"architectures":["LlamaForCausalLM"],"model_type":"llama"})");
     write_raw(m, "model.safetensors", h.bytes);
     const auto r = test::run_cli({"inspect", "--model", m});
     EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/test_util.h"
 #include "core/error.h"
 #include "tokenizer/chat_template.h"
 
@@ -123,6 +124,61 @@ TEST(ChatTemplateErrors, HostileTemplatesHitLimits) {
   EXPECT_NE(error_of<InvalidArgument>("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}")
                 .find("recursed"),
             std::string::npos);
+}
+
+TEST(ChatTemplateErrors, DeeplyNestedValuesAreRefused) {
+  // Built by the template: refused at construction, before printing could recurse too deep.
+  EXPECT_NE(error_of<InvalidArgument>("{% set ns = namespace(x=[]) %}{% for i in range(100000) %}"
+                                      "{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}")
+                .find("nested deeper"),
+            std::string::npos);
+  // Given as input.
+  std::string deep = std::string(20000, '[') + std::string(20000, ']');
+  ojson msgs = ojson::array({ojson{{"role", "user"}, {"content", ojson::parse(deep)}}});
+  EXPECT_THROW(ChatTemplate::from_string("{{ messages }}").render(msgs), InvalidArgument);
+}
+
+// Mutated real templates (truncated, bytes replaced by Jinja syntax characters) must only ever
+// fail with deepfuse's typed errors: no crash, no hang, no foreign exception.
+TEST(ChatTemplateErrors, MutatedTemplatesFailCleanly) {
+  const ojson msgs = ojson::parse(R"([{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+      {"role": "assistant", "content": "<think>r</think>a", "tool_calls": [{"type": "function",
+       "function": {"name": "f", "arguments": "{}"}}]}, {"role": "tool", "content": "t"}])");
+  const std::string alphabet = "{}%#-+()[]'\"|.~=,: \nx0";
+  uint64_t rng = 0x9E3779B97F4A7C15ull;
+  auto next = [&]() {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  int tried = 0, ok = 0;
+  for (const char* name : {"qwen3", "deepseek-v3", "llama3", "feature_kitchen_sink", "feature_whitespace"}) {
+    ojson fx = ojson::parse(test::read_text(test::fixture("chat_template/" + std::string(name) + ".json")));
+    const std::string src = fx["template"].get<std::string>();
+    std::vector<std::string> variants;
+    for (size_t cut = 0; cut < src.size(); cut += 1 + src.size() / 150) variants.push_back(src.substr(0, cut));
+    for (int k = 0; k < 300; ++k) {
+      std::string m = src;
+      for (int r = 0; r < 3; ++r) m[next() % m.size()] = alphabet[next() % alphabet.size()];
+      variants.push_back(m);
+    }
+    for (const auto& v : variants) {
+      ++tried;
+      try {
+        ChatTemplateOptions o;
+        o.add_generation_prompt = true;
+        o.limits.max_steps = 200000;
+        ChatTemplate::from_string(v).render(msgs, o);
+        ++ok;
+      } catch (const Error&) {
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "foreign exception " << e.what() << " for template:\n" << v;
+      }
+    }
+  }
+  EXPECT_GT(tried, 1000);
+  EXPECT_GT(ok, 0);
 }
 
 TEST(ChatTemplateApi, NamedTemplatesFromConfigField) {

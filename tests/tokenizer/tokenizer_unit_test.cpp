@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "deepfuse/tokenizer.h"
+#include "tokenizer/unicode.h"
 #include "tokenizer_test_util.h"
 
 namespace deepfuse {

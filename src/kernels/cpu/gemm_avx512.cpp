@@ -3,10 +3,13 @@
 #include <immintrin.h>
 
 #include "kernels/cpu/gemm_isa.h"
+#include "kernels/cpu/gemm_reduce_avx512.h"
 
 namespace deepfuse::cpu::avx512 {
 
 namespace {
+
+using avx512_reduce::store_tile;
 
 struct LoadF32 {
   using T = float;
@@ -58,12 +61,7 @@ void micro(const float* x, int64_t ldx, const typename L::T* w, int64_t ldw, int
       for (int j = 0; j < N; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
     }
   }
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) {
-      const float s = _mm512_reduce_add_ps(acc[i][j]);
-      float& out = y[i * ldy + j];
-      out = accumulate ? out + s : s;
-    }
+  store_tile<M, N>(acc, y, ldy, accumulate);
 }
 
 constexpr int kMr = 4;

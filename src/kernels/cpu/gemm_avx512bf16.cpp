@@ -4,12 +4,16 @@
 #include <immintrin.h>
 
 #include "kernels/cpu/gemm_isa.h"
+#include "kernels/cpu/gemm_reduce_avx512.h"
 
 namespace deepfuse::cpu::avx512bf16 {
 
 namespace {
 
+using avx512_reduce::store_tile;
+
 inline __m512bh load_bh(const uint16_t* p) { return (__m512bh)_mm512_loadu_si512(p); }
+
 inline __m512bh load_bh_mask(const uint16_t* p, __mmask32 m) {
   return (__m512bh)_mm512_maskz_loadu_epi16(m, p);
 }
@@ -40,12 +44,7 @@ void micro(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64
       for (int j = 0; j < N; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xv, wv[j]);
     }
   }
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) {
-      const float s = _mm512_reduce_add_ps(acc[i][j]);
-      float& out = y[i * ldy + j];
-      out = accumulate ? out + s : s;
-    }
+  store_tile<M, N>(acc, y, ldy, accumulate);
 }
 
 using MicroFn = void (*)(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, float*,

@@ -2,6 +2,7 @@
 // globals transformers adds (raise_exception, strftime_now) plus jinja2's (namespace, range,
 // dict). Names outside this set raise Unsupported naming the filter/test/method.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <initializer_list>
@@ -104,7 +105,10 @@ Value get_path(Interpreter& in, const Value& item, const std::string& path) {
     bool digits = !part.empty() && std::all_of(part.begin(), part.end(),
                                                [](char c) { return c >= '0' && c <= '9'; });
     if (cur.is_undefined()) in.fail_undefined(cur);
-    Value key = digits ? Value(static_cast<int64_t>(std::stoll(part))) : Value(part);
+    int64_t index = 0;
+    if (digits && std::from_chars(part.data(), part.data() + part.size(), index).ec != std::errc())
+      digits = false;  // beyond 64 bits: cannot index anything
+    Value key = digits ? Value(index) : Value(part);
     if (cur.is_dict()) {
       const Value* v = key.is_string() ? cur.as_dict().find(key.as_string()) : nullptr;
       cur = v ? *v : Value::undefined("'dict object' has no attribute '" + part + "'");

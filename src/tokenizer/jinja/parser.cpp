@@ -534,7 +534,11 @@ class Parser {
           auto g = make(Expr::Kind::kGetItem, line);
           g->operand = std::move(e);
           auto lit = make(Expr::Kind::kLiteral, line);
-          lit->value = Value(static_cast<int64_t>(std::stoll(next().text)));
+          const std::string& digits = next().text;
+          int64_t index = 0;
+          if (std::from_chars(digits.data(), digits.data() + digits.size(), index).ec != std::errc())
+            unsupported("attribute index ." + digits + " beyond 64 bits", line);
+          lit->value = Value(index);
           g->items.push_back(std::move(lit));
           e = std::move(g);
           continue;

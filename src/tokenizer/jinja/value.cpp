@@ -46,16 +46,41 @@ Value::Value(int64_t i) : kind_(Kind::kInt), i_(i) {}
 Value::Value(double d) : kind_(Kind::kFloat), f_(d) {}
 Value::Value(std::string s) : kind_(Kind::kString), s_(std::move(s)) {}
 
+uint32_t Value::depth() const {
+  if (kind_ == Kind::kList) return list_->depth;
+  if (kind_ == Kind::kDict) return dict_->depth;
+  return 0;  // scalars; namespaces count as leaves (their printing/serialisation is refused)
+}
+
+namespace {
+uint32_t nested_depth(const ValueList& items) {
+  uint32_t d = 0;
+  for (const auto& x : items) d = std::max(d, x.depth());
+  if (d + 1 > Value::kMaxDepth)
+    throw InvalidArgument("chat template: lists/dicts nested deeper than " +
+                          std::to_string(Value::kMaxDepth) + " levels");
+  return d + 1;
+}
+}  // namespace
+
 Value Value::list(ValueList items, ListKind kind) {
+  uint32_t depth = nested_depth(items);
   Value v;
   v.kind_ = Kind::kList;
   v.list_ = std::make_shared<ListBox>();
   v.list_->items = std::move(items);
   v.list_->kind = kind;
+  v.list_->depth = depth;
   return v;
 }
 
 Value Value::dict(ValueDict d) {
+  uint32_t depth = 0;
+  for (const auto& kv : d.items) depth = std::max(depth, kv.second.depth());
+  if (depth + 1 > kMaxDepth)
+    throw InvalidArgument("chat template: lists/dicts nested deeper than " +
+                          std::to_string(kMaxDepth) + " levels");
+  d.depth = depth + 1;
   Value v;
   v.kind_ = Kind::kDict;
   v.dict_ = std::make_shared<ValueDict>(std::move(d));
@@ -156,7 +181,9 @@ const void* Value::identity() const {
 
 namespace {
 template <typename J>
-Value from_json_impl(const J& j) {
+Value from_json_impl(const J& j, uint32_t depth = 0) {
+  DF_CHECK(depth < Value::kMaxDepth, InvalidArgument,
+           "chat template input: JSON nested deeper than " << Value::kMaxDepth << " levels");
   switch (j.type()) {
     case nlohmann::json::value_t::null:
       return Value::none();
@@ -177,12 +204,12 @@ Value from_json_impl(const J& j) {
     case nlohmann::json::value_t::array: {
       ValueList items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json_impl(e));
+      for (const auto& e : j) items.push_back(from_json_impl(e, depth + 1));
       return Value::list(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       ValueDict d;
-      for (auto it = j.begin(); it != j.end(); ++it) d.set(it.key(), from_json_impl(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json_impl(it.value(), depth + 1));  // keys are unique
       return Value::dict(std::move(d));
     }
     default:

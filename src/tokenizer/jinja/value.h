@@ -24,6 +24,7 @@ using ValueList = std::vector<Value>;
 // Insertion-ordered string-keyed map (Python dicts keep insertion order; tojson must too).
 struct ValueDict {
   std::vector<std::pair<std::string, Value>> items;
+  uint32_t depth = 1;  // container nesting depth, set by Value::dict
   const Value* find(const std::string& key) const;
   Value* find(const std::string& key);
   void set(const std::string& key, Value v);
@@ -48,6 +49,7 @@ enum class ListKind : uint8_t { kList, kTuple, kGenerator, kView };
 struct ListBox {
   ValueList items;
   ListKind kind = ListKind::kList;
+  uint32_t depth = 1;  // container nesting depth (bounded: printing/comparing recurse)
 };
 
 class Value {
@@ -115,6 +117,11 @@ class Value {
   std::string type_name() const;
   // Identity for `is sameas` on containers.
   const void* identity() const;
+
+  // Containers may nest at most this deep: printing, comparing and freeing them recurse, so a
+  // template building [[[[...]]]] in a loop must fail cleanly instead of overflowing the stack.
+  static constexpr uint32_t kMaxDepth = 512;
+  uint32_t depth() const;
 
   static Value from_json(const nlohmann::ordered_json& j);
   static Value from_json(const nlohmann::json& j);

@@ -1,0 +1,159 @@
+// `deepfuse chat`: an interactive conversation through the model's chat template, with history.
+// Ctrl-D ends the session; Ctrl-C stops the reply being written (a second Ctrl-C at the prompt
+// quits). When stdin is not a terminal, each input line is one user message.
+#include "deepfuse/auto_model.h"  // before generation.h (see generation_flags.cpp)
+
+#include <unistd.h>
+
+#include <signal.h>
+#include <atomic>
+#include <iostream>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/generation_flags.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "deepfuse/tokenizer.h"
+#include "safety/output_filter.h"
+#include "tokenizer/chat_template.h"
+
+namespace deepfuse::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) {
+  g_interrupted.store(true);
+}
+
+struct ChatArgs {
+  GenerationFlags gen;
+  std::string system;
+  bool json = false;
+};
+
+// Stops the reply when Ctrl-C was pressed.
+struct InterruptCriteria : gen::StoppingCriteria {
+  bool should_stop(const gen::GenerationState&) override { return g_interrupted.load(); }
+};
+
+// Fallback for models without a chat template (base models such as stories260K): a plain
+// transcript the model can continue.
+std::string plain_transcript(const nlohmann::ordered_json& messages) {
+  std::string s;
+  for (const auto& m : messages) {
+    const std::string role = m["role"];
+    const std::string content = m["content"];
+    if (role == "system")
+      s += content + "\n\n";
+    else
+      s += (role == "user" ? "User: " : "Assistant: ") + content + "\n";
+  }
+  return s + "Assistant:";
+}
+
+void run_chat(const ChatArgs& a) {
+  GenerationSession s = open_session(a.gen);
+  const bool tty = isatty(STDIN_FILENO) != 0;
+  std::optional<ChatTemplate> tpl;
+  const TokenizerConfig& tc = s.tokenizer->config();
+  if (!tc.chat_template.empty()) {
+    tpl = ChatTemplate::from_string(tc.chat_template);
+  } else {
+    DF_LOG_WARN("{} has no chat template; using a plain 'User:/Assistant:' transcript",
+                a.gen.model);
+  }
+  // A transcript turn ends at a new "User:" line when there is no template.
+  gen::GenerationConfig cfg = s.config;
+  if (!tpl) {
+    auto stops = cfg.stop_strings.value_or(std::vector<std::string>{});
+    stops.push_back("\nUser:");
+    cfg.stop_strings = stops;
+  }
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();
+  if (!a.system.empty()) history.push_back({{"role", "system"}, {"content", a.system}});
+  // No SA_RESTART: Ctrl-C at the prompt interrupts the blocking read, which ends the session.
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  struct sigaction old {};
+  sigaction(SIGINT, &sa, &old);
+  gen::Generator g(*s.model, s.text);
+  std::string line;
+  for (;;) {
+    if (tty) {
+      std::cout << "> ";
+      std::cout.flush();
+    }
+    g_interrupted.store(false);
+    if (!read_line(std::cin, &line)) break;  // Ctrl-D / end of input
+    if (g_interrupted.load()) break;         // Ctrl-C at the prompt
+    if (line.empty()) continue;
+    size_t masked = maybe_mask_pii(a.gen, &line);
+    history.push_back({{"role", "user"}, {"content", line}});
+    std::string prompt;
+    if (tpl) {
+      ChatTemplateOptions o;
+      o.add_generation_prompt = true;
+      o.extra["bos_token"] = tc.bos_token.value_or("");
+      o.extra["eos_token"] = tc.eos_token.value_or("");
+      prompt = tpl->render(history, o);
+    } else {
+      prompt = plain_transcript(history);
+    }
+    gen::GenerationRequest req;
+    // The template already holds the special tokens (transformers: add_special_tokens=False);
+    // the plain transcript needs the tokenizer's BOS.
+    req.prompt_ids = s.tokenizer->encode(prompt, /*add_special_tokens=*/!tpl);
+    req.config = cfg;
+    req.stopping_criteria.push_back(std::make_shared<InterruptCriteria>());
+    std::shared_ptr<engine::BannedPhraseProcessor> proc;
+    if (s.filter) {
+      proc = s.filter->make_processor();
+      req.logits_processors.push_back(proc);
+    }
+    const bool stream = !a.json && !s.filter;  // the filter's final check runs before printing
+    if (stream)
+      req.on_text = [](std::string_view d) {
+        std::cout << d;
+        std::cout.flush();
+      };
+    gen::GenerationResult r = g.generate(std::move(req));
+    std::string reply = r.text;
+    if (s.filter) reply = s.filter->finalize(r.text, proc.get()).text;
+    const bool interrupted = g_interrupted.load();
+    if (a.json) {
+      nlohmann::json j = {{"text", reply},
+                          {"finish_reason", interrupted ? "interrupted" : r.finish_reason},
+                          {"ids", r.ids}};
+      if (a.gen.mask_pii) j["pii_masked"] = masked;
+      print_json_line(j);
+    } else {
+      if (!stream) std::cout << reply;
+      std::cout << (interrupted ? " [interrupted]\n" : "\n");
+      std::cout.flush();
+    }
+    history.push_back({{"role", "assistant"}, {"content", reply}});
+  }
+  sigaction(SIGINT, &old, nullptr);
+  if (tty) std::cout << "\n";
+}
+
+}  // namespace
+
+void register_chat(CLI::App& root) {
+  auto a = std::make_shared<ChatArgs>();
+  CLI::App* cmd = root.add_subcommand("chat", "Interactive chat using the model's chat template");
+  cmd->callback([a] { run_chat(*a); });
+  add_generation_flags(cmd, &a->gen);
+  cmd->add_option("--system", a->system, "System message at the start of the conversation");
+  cmd->add_flag("--json", a->json, "One JSON line per reply: text, finish_reason, ids");
+  set_examples(
+      cmd,
+      "  deepfuse chat --model models/Qwen2.5-0.5B-Instruct --temperature 0.7 --seed 1\n"
+      "  printf 'Hi\\nTell me more\\n' | deepfuse chat --model M --max-new-tokens 32 --json\n"
+      "  (Ctrl-D quits; Ctrl-C stops the current reply)\n");
+}
+
+}  // namespace deepfuse::cli
