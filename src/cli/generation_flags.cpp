@@ -38,6 +38,8 @@ std::vector<int32_t> parse_ids(const std::string& s, const char* flag) {
 
 }  // namespace
 
+GenerationSession::GenerationSession() = default;
+GenerationSession::GenerationSession(GenerationSession&&) noexcept = default;
 GenerationSession::~GenerationSession() = default;
 
 void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {

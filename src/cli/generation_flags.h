@@ -44,6 +44,8 @@ struct GenerationSession {
   gen::GenerationConfig config;          // generation_config.json, then the flags
   std::shared_ptr<OutputFilter> filter;  // null without --banned-phrases
   uint64_t seed = 0;
+  GenerationSession();
+  GenerationSession(GenerationSession&&) noexcept;
   ~GenerationSession();
 };
 GenerationSession open_session(const GenerationFlags& f);

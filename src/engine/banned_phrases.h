@@ -49,6 +49,7 @@ class BannedPhraseIndex {
 
  private:
   std::vector<std::string> phrases_;     // as given
+  std::vector<std::string> phrase_norm_;  // normalised, space runs collapsed (per phrase)
   std::vector<int32_t> goto_;            // [states, 256] dense transitions
   std::vector<int32_t> out_;             // per state: a phrase ends here (-1: none)
   std::vector<std::string> token_raw_;   // raw bytes per token

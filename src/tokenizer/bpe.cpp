@@ -175,6 +175,7 @@ class Bpe : public Model {
     return &itos_[id];
   }
   size_t vocab_size() const override { return itos_.size(); }
+  size_t token_count() const override { return vocab_.size(); }
 
  private:
   static constexpr size_t kShards = 64;

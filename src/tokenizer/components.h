@@ -54,6 +54,8 @@ class Model {
   virtual std::optional<int32_t> token_to_id(std::string_view token) const = 0;
   virtual const std::string* id_to_token(int32_t id) const = 0;
   virtual size_t vocab_size() const = 0;  // one more than the largest id
+  // Number of vocabulary entries (HF Model::get_vocab_size).
+  virtual size_t token_count() const { return vocab_size(); }
 };
 
 // A sequence being post-processed.

@@ -96,6 +96,7 @@ class WordPiece : public Model {
     return &itos_[id];
   }
   size_t vocab_size() const override { return itos_.size(); }
+  size_t token_count() const override { return vocab_.size(); }
 
  private:
   VocabMap vocab_;
@@ -132,6 +133,7 @@ class WordLevel : public Model {
     return &itos_[id];
   }
   size_t vocab_size() const override { return itos_.size(); }
+  size_t token_count() const override { return vocab_.size(); }
 
  private:
   VocabMap vocab_;

@@ -52,23 +52,22 @@ void NormalizedString::normalize(NormForm form) {
   auto flush = [&](size_t b, size_t e) {
     if (b >= e) return;
     std::string part = normalize_utf8(std::string_view(s_).substr(b, e - b), form);
-    // Same number of characters: align one to one.
-    size_t in_chars = 0, out_chars = 0;
-    for (size_t k = b; k < e; ++k) in_chars += (static_cast<uint8_t>(s_[k]) & 0xC0) != 0x80;
-    for (unsigned char c : part) out_chars += (c & 0xC0) != 0x80;
-    if (in_chars == out_chars) {
-      size_t ip = b, op = 0;
-      while (op < part.size()) {
-        int il = utf8_len_of_lead(static_cast<uint8_t>(s_[ip]));
-        int ol = utf8_len_of_lead(static_cast<uint8_t>(part[op]));
-        Span sp = char_span(ip, ip + il);
-        for (int k = 0; k < ol; ++k) al.push_back(sp);
-        ip += il;
-        op += ol;
-      }
-    } else {
-      Span sp = char_span(b, e);
-      for (size_t k = 0; k < part.size(); ++k) al.push_back(sp);
+    // Output character j takes the span of input character min(j, n_in - 1): what HF's
+    // alignment-tracking normalization gives for compositions (e + U+0301 -> é keeps e's span)
+    // and decompositions (ﬁ -> f i, both with ﬁ's span).
+    std::vector<Span> in_spans;
+    for (size_t k = b; k < e;) {
+      int il = utf8_len_of_lead(static_cast<uint8_t>(s_[k]));
+      in_spans.push_back(char_span(k, std::min(e, k + il)));
+      k += il;
+    }
+    size_t op = 0, j = 0;
+    while (op < part.size()) {
+      int ol = utf8_len_of_lead(static_cast<uint8_t>(part[op]));
+      Span sp = in_spans[std::min(j, in_spans.size() - 1)];
+      for (int k = 0; k < ol; ++k) al.push_back(sp);
+      op += ol;
+      ++j;
     }
     out += part;
   };

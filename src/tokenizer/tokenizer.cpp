@@ -188,7 +188,22 @@ std::unique_ptr<TokenizerImpl> build_impl(const nlohmann::json& root, ModelData*
         a.rstrip = opt_bool(t, "rstrip", p, false);
         a.single_word = opt_bool(t, "single_word", p, false);
         a.normalized = opt_bool(t, "normalized", p, !a.special);
-        added.push_back(std::move(a));
+        // HF AddedVocabulary::add_tokens: a token the model knows takes the model's id; any
+        // other takes the next id after the model vocabulary / previous added tokens (the id
+        // written in the file is not used).
+        if (auto mid = impl->model->token_to_id(a.content)) {
+          a.id = *mid;
+        } else {
+          const int64_t model_size = static_cast<int64_t>(impl->model->token_count());
+          int64_t max_added = -1;
+          for (const auto& prev : added) max_added = std::max<int64_t>(max_added, prev.id);
+          a.id = static_cast<int32_t>(max_added < 0 ? model_size
+                                      : (max_added >= model_size || model_size == 0) ? max_added + 1
+                                                                                      : model_size);
+        }
+        bool dup = false;
+        for (const auto& prev : added) dup |= prev.content == a.content;
+        if (!dup) added.push_back(std::move(a));
       }
     }
     impl->added.build(std::move(added), impl->normalizer.get());

@@ -93,9 +93,8 @@ class Unigram : public Model {
         for (unsigned char c : piece)
           if (byte_ids_[c] < 0) all = false;
         if (all) {
-          for (size_t q = 0; q < piece.size(); ++q)
-            out->push_back({byte_ids_[static_cast<uint8_t>(piece[q])],
-                            {sp.first + static_cast<uint32_t>(q), sp.first + static_cast<uint32_t>(q + 1)}});
+          // Every byte token carries the whole unknown span (HF Unigram).
+          for (unsigned char q : piece) out->push_back({byte_ids_[q], sp});
           continue;
         }
       }

@@ -109,8 +109,11 @@ TEST(ChatTemplateErrors, HostileTemplatesHitLimits) {
           .find("steps"),
       std::string::npos);
   // Exponential string growth stops at the output limit.
+  ChatTemplateOptions mib;
+  mib.limits.max_output_bytes = size_t{1} << 20;
   EXPECT_NE(error_of<InvalidArgument>("{% set ns = namespace(s='ab') %}{% for i in range(100) %}"
-                                      "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}")
+                                      "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}",
+                                      mib)
                 .find("output limit"),
             std::string::npos);
   EXPECT_NE(error_of<InvalidArgument>("{{ 'x' * 10**12 }}").find("output limit"),
@@ -141,7 +144,8 @@ TEST(ChatTemplateErrors, DeeplyNestedValuesAreRefused) {
 // Mutated real templates (truncated, bytes replaced by Jinja syntax characters) must only ever
 // fail with deepfuse's typed errors: no crash, no hang, no foreign exception.
 TEST(ChatTemplateErrors, MutatedTemplatesFailCleanly) {
-  const ojson msgs = ojson::parse(R"([{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+  const ojson msgs =
+      ojson::parse(R"([{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
       {"role": "assistant", "content": "<think>r</think>a", "tool_calls": [{"type": "function",
        "function": {"name": "f", "arguments": "{}"}}]}, {"role": "tool", "content": "t"}])");
   const std::string alphabet = "{}%#-+()[]'\"|.~=,: \nx0";
@@ -153,11 +157,14 @@ TEST(ChatTemplateErrors, MutatedTemplatesFailCleanly) {
     return rng;
   };
   int tried = 0, ok = 0;
-  for (const char* name : {"qwen3", "deepseek-v3", "llama3", "feature_kitchen_sink", "feature_whitespace"}) {
-    ojson fx = ojson::parse(test::read_text(test::fixture("chat_template/" + std::string(name) + ".json")));
+  for (const char* name :
+       {"qwen3", "deepseek-v3", "llama3", "feature_kitchen_sink", "feature_whitespace"}) {
+    ojson fx = ojson::parse(
+        test::read_text(test::fixture("chat_template/" + std::string(name) + ".json")));
     const std::string src = fx["template"].get<std::string>();
     std::vector<std::string> variants;
-    for (size_t cut = 0; cut < src.size(); cut += 1 + src.size() / 150) variants.push_back(src.substr(0, cut));
+    for (size_t cut = 0; cut < src.size(); cut += 1 + src.size() / 150)
+      variants.push_back(src.substr(0, cut));
     for (int k = 0; k < 300; ++k) {
       std::string m = src;
       for (int r = 0; r < 3; ++r) m[next() % m.size()] = alphabet[next() % alphabet.size()];

@@ -190,6 +190,23 @@ function synthetic() {
   addm('h', '##e'); addm('he', '##l'); addm('l', '##o</w>'); addm('hel', '##l');
   addm('##l', '##o</w>'); addm('hell', '##o</w>'); addm('w', '##o'); addm('wo', '##r');
   addm('##l', '##d</w>'); addm('wor', '##ld</w>'); addm('t', '##h'); addm('th', '##e</w>');
+  // A tiny SentencePiece precompiled charsmap (darts-clone double array) built by hand:
+  // 'A' -> "a", 'é' (C3 A9) -> "e".
+  const units = new Uint32Array(512);
+  const unit = (offset, label, leaf) => ((offset << 10) | (leaf ? 1 << 8 : 0) | label) >>> 0;
+  units[0] = unit(1, 0, false);  // root: children at 1 ^ byte
+  let p = 1 ^ 0x41;
+  units[p] = unit(1, 0x41, true);
+  units[p ^ 1] = (0x80000000 | 0) >>> 0;  // value: offset 0 in the normalized blob
+  p = 1 ^ 0xC3;
+  units[p] = unit(256, 0xC3, false);
+  const q = (p ^ 256) ^ 0xA9;
+  units[q] = unit(1, 0xA9, true);
+  units[q ^ 1] = (0x80000000 | 2) >>> 0;  // offset 2: "e"
+  const normBytes = Buffer.from('a\0e\0', 'binary');
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(units.length * 4);
+  const charsmap = Buffer.concat([head, Buffer.from(units.buffer), normBytes]).toString('base64');
   const added = (id, content, o) => Object.assign({id, content, single_word: false, lstrip: false,
     rstrip: false, normalized: false, special: false}, o);
   return {
@@ -242,6 +259,12 @@ function synthetic() {
         {type: 'ByteFallback'}, {type: 'Fuse'}, {type: 'Strip', content: ' ', start: 1, stop: 0}]},
       model: {type: 'Unigram', unk_id: 0, vocab: uniPieces, byte_fallback: true},
     },
+    precompiled_wordlevel: {
+      version: '1.0', added_tokens: [],
+      normalizer: {type: 'Sequence', normalizers: [{type: 'Precompiled', precompiled_charsmap: charsmap}]},
+      pre_tokenizer: {type: 'Whitespace'},
+      post_processor: null, decoder: null, model: {type: 'WordLevel', vocab: wl, unk_token: '[UNK]'},
+    },
     bpe_char_suffix: {
       version: '1.0', added_tokens: [],
       normalizer: {type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true},
@@ -258,7 +281,7 @@ const syntheticTexts = [
   '', 'hello world', 'Hello, World! The quick brown fox.', 'café naïve élan CAFÉ',
   'x 12 123 1234 a1b2c3', '  hello   world  ', 'hello.world,the!fox?', 'xxx axxb yy',
   'hello<tool>world <tool> x', 'ab abc ab, xab ab', '東京 京都 ñ', 'zzz qqq 😀',
-  'hello\tworld\nthe', 'ﬁ ① Ⅻ ｆｏｘ',
+  'hello\tworld\nthe', 'ﬁ ① Ⅻ ｆｏｘ', 'cAfé Aé éA A', 'CAFÉ élan',
 ];
 
 (async () => {

@@ -536,7 +536,8 @@ class Parser {
           auto lit = make(Expr::Kind::kLiteral, line);
           const std::string& digits = next().text;
           int64_t index = 0;
-          if (std::from_chars(digits.data(), digits.data() + digits.size(), index).ec != std::errc())
+          if (std::from_chars(digits.data(), digits.data() + digits.size(), index).ec !=
+              std::errc())
             unsupported("attribute index ." + digits + " beyond 64 bits", line);
           lit->value = Value(index);
           g->items.push_back(std::move(lit));

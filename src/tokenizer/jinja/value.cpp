@@ -209,7 +209,8 @@ Value from_json_impl(const J& j, uint32_t depth = 0) {
     }
     case nlohmann::json::value_t::object: {
       ValueDict d;
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json_impl(it.value(), depth + 1));  // keys are unique
+      for (auto it = j.begin(); it != j.end(); ++it)
+        d.items.emplace_back(it.key(), from_json_impl(it.value(), depth + 1));  // keys are unique
       return Value::dict(std::move(d));
     }
     default:
