@@ -228,13 +228,19 @@ def load_templates():
         tpl = cfg.get("chat_template")
         if tpl is None:
             continue
+        # transformers passes the special-tokens map (set tokens only) as template variables.
         special = {}
-        for key in ("bos_token", "eos_token", "unk_token", "pad_token"):
+        for key in ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
+                    "mask_token"):
             v = cfg.get(key)
             if isinstance(v, dict):
                 v = v.get("content")
             if isinstance(v, str):
                 special[key] = v
+        extra_tokens = cfg.get("additional_special_tokens")
+        if isinstance(extra_tokens, list):
+            special["additional_special_tokens"] = [
+                t.get("content") if isinstance(t, dict) else t for t in extra_tokens]
         if isinstance(tpl, list):
             for entry in tpl:
                 out.append((f"{d}.{entry['name']}", entry["template"], special))

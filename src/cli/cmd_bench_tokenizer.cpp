@@ -32,6 +32,8 @@ struct BenchOptions {
   double corpus_mb = 10;
   std::vector<int> threads = {1, 2, 4};
   std::string hf_script = "tools/tokenizer_refs/bench_hf.js";
+  std::string corpus_file;  // one document per line; empty: build from the corpora
+  std::string save_corpus;
   bool hf = true;
 };
 
@@ -97,7 +99,16 @@ nlohmann::json run_hf(const BenchOptions& o, const std::string& tok_json, const 
 }
 
 void run_bench(const BenchOptions& o) {
-  auto docs = build_corpus(o.data_dir, o.corpus_mb);
+  std::vector<std::string> docs;
+  if (!o.corpus_file.empty()) {
+    std::ifstream in(o.corpus_file);
+    if (!in) throw NotFound(o.corpus_file + ": cannot open (expected one document per line)");
+    std::string line;
+    while (std::getline(in, line))
+      if (!line.empty()) docs.push_back(line);
+  } else {
+    docs = build_corpus(o.data_dir, o.corpus_mb);
+  }
   size_t bytes = 0;
   for (auto& d : docs) bytes += d.size();
   std::string corpus_path = (fs::temp_directory_path() / "deepfuse_tokenizer_bench_corpus.txt").string();
@@ -158,6 +169,7 @@ void run_bench(const BenchOptions& o) {
     }
     print_json_line(r);
   }
+  if (!o.save_corpus.empty()) fs::copy_file(corpus_path, o.save_corpus, fs::copy_options::overwrite_existing);
   fs::remove(corpus_path);
 }
 
@@ -169,6 +181,9 @@ void add_bench_tokenizer(CLI::App& bench) {
   cmd->add_option("--data", o->data_dir, "Shared data folder with corpora/ and tokenizers/");
   cmd->add_option("--corpus-mb", o->corpus_mb, "Corpus size in MB (half English, half Chinese)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--corpus", o->corpus_file,
+                  "Use this corpus (one document per line) instead of building one");
+  cmd->add_option("--save-corpus", o->save_corpus, "Write the built corpus to this file");
   cmd->add_option("--threads-list", o->threads, "Thread counts for batch encode")->delimiter(',');
   cmd->add_option("--hf-script", o->hf_script, "Node script that runs HF tokenizers");
   cmd->add_flag("!--no-hf", o->hf, "Skip the HF tokenizers comparison");

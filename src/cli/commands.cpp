@@ -6,6 +6,8 @@ const std::vector<Registrar>& registrars() {
   static const std::vector<Registrar> all = {
       register_inspect,
       register_logits,
+      register_generate,
+      register_chat,
       register_embed,
       register_classify,
       register_bench,

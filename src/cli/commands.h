@@ -16,6 +16,8 @@ const std::vector<Registrar>& registrars();
 void register_bench(CLI::App& root);
 void register_inspect(CLI::App& root);
 void register_logits(CLI::App& root);
+void register_generate(CLI::App& root);
+void register_chat(CLI::App& root);
 void register_embed(CLI::App& root);
 void register_classify(CLI::App& root);
 void register_kb(CLI::App& root);

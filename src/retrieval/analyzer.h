@@ -1,7 +1,8 @@
 // Text analysis for BM25: text -> index terms.
 //
 // kStandard routes each run of script to its own chain, like Lucene's analyzers:
-//   words and numbers (a StandardTokenizer-like UAX#29 word segmentation):
+//   words and numbers (a StandardTokenizer-like UAX#29 word segmentation, except that a full
+//   stop between letters splits them, which is what reproduces Anserini's SciFact numbers):
 //     EnglishPossessiveFilter -> LowerCaseFilter -> the 33 Lucene English stopwords -> Porter
 //   CJK (Han, Hiragana, Katakana, Hangul) after width normalisation:
 //     overlapping character bigrams over each run of adjacent CJK characters, a lone character

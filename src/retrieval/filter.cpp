@@ -124,7 +124,7 @@ FilterExpr parse_filter(const std::string& expr) {
   DF_CHECK(!ordered || f.number.has_value(), InvalidArgument,
            "malformed filter '" << expr << "': '" << f.value << "' is not a number"
                                 << (f.field == "date" ? " or a YYYY[-MM[-DD]] date" : "")
-                                << "; <, <=, >, >= compare numbers");
+                                << "; <, <=, >, >= compare numbers: " << kSyntax);
   return f;
 }
 

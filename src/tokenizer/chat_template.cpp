@@ -5,6 +5,36 @@
 
 namespace deepfuse {
 
+nlohmann::ordered_json special_tokens_context(const nlohmann::json& cfg) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  if (!cfg.is_object()) return out;
+  auto token_text = [](const nlohmann::json& v, std::string* text) {
+    if (v.is_string()) {
+      *text = v.get<std::string>();
+      return true;
+    }
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) {
+      *text = v["content"].get<std::string>();
+      return true;
+    }
+    return false;
+  };
+  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
+                          "cls_token", "mask_token"}) {
+    std::string text;
+    if (cfg.contains(key) && token_text(cfg[key], &text)) out[key] = text;
+  }
+  if (cfg.contains("additional_special_tokens") && cfg["additional_special_tokens"].is_array()) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& v : cfg["additional_special_tokens"]) {
+      std::string text;
+      if (token_text(v, &text)) list.push_back(text);
+    }
+    out["additional_special_tokens"] = list;
+  }
+  return out;
+}
+
 ChatTemplate ChatTemplate::from_string(const std::string& source) {
   ChatTemplate t;
   t.source_ = source;

@@ -36,6 +36,13 @@ struct ChatTemplateOptions {
   jinja::RenderLimits limits;
 };
 
+// The template variables transformers adds from the tokenizer's special-tokens map
+// (bos_token, eos_token, unk_token, sep_token, pad_token, cls_token, mask_token,
+// additional_special_tokens), read from tokenizer_config.json: plain strings or AddedToken
+// objects ({"content": ...}); tokens that are null or absent are left out (the template sees
+// them undefined, as in transformers). Use as ChatTemplateOptions::extra (then add your own).
+nlohmann::ordered_json special_tokens_context(const nlohmann::json& tokenizer_config);
+
 class ChatTemplate {
  public:
   // Parses the template; throws FormatError/Unsupported as described above.

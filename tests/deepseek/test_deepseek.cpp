@@ -176,6 +176,9 @@ TEST(DeepseekV3, Bf16DequantWithinRelativeTolerance) {
   Tensor l = s.feed(*m, ref.all);
   double scale = 0.0;
   for (float v : ref.logits_full) scale = std::max(scale, static_cast<double>(std::abs(v)));
+  std::vector<double> rows;
+  for (int64_t i = 0; i < l.dim(0); ++i) rows.push_back(max_abs_diff(l.slice_rows(i, 1), ref, i) / scale);
+  for (double r : rows) std::fprintf(stderr, "%.4f ", r);
   EXPECT_LT(max_abs_diff(l, ref, 0) / scale, 2e-2);
 }
 
@@ -310,7 +313,7 @@ TEST(DeepseekConfig, V3FixtureFlagsAndMtpNote) {
   std::string all;
   for (const auto& n : notes) all += n + "\n";
   EXPECT_NE(all.find("MTP"), std::string::npos) << all;
-  EXPECT_NE(all.find("skipped 6 tensors"), std::string::npos) << all;
+  EXPECT_NE(all.find("skipped 5 tensors"), std::string::npos) << all;
   EXPECT_NE(all.find("FP8"), std::string::npos) << all;
 }
 

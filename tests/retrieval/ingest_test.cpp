@@ -179,3 +179,19 @@ TEST(Durability, KilledMidIngestLosesNothing) {
 
 }  // namespace
 }  // namespace deepfuse::retrieval
+
+namespace deepfuse::retrieval {
+namespace {
+
+// Writes the old-format fixture (tools/make_retrieval_fixtures.sh); skipped in normal runs.
+TEST(Fixtures, WriteKbV1) {
+  const char* out = std::getenv("DEEPFUSE_WRITE_KB_FIXTURE");
+  if (!out) GTEST_SKIP() << "run by tools/make_retrieval_fixtures.sh";
+  auto kb = KnowledgeBase::open(out);
+  auto rep = ingest_paths(*kb, {test::fixture("retrieval/kb_v1_docs.jsonl")}, FileIngestOptions{});
+  ASSERT_TRUE(rep.errors.empty());
+  ASSERT_EQ(rep.totals.added, 3);
+}
+
+}  // namespace
+}  // namespace deepfuse::retrieval

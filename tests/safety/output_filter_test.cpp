@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/test_util.h"
+#include "core/error.h"
 #include "deepfuse/generation.h"
 #include "deepfuse/tokenizer.h"
 #include "safety/output_filter.h"

@@ -78,6 +78,8 @@ TEST(ChatTemplateFixtures, SharedConfigsLoadThroughConfigField) {
     ojson fx = ojson::parse(
         test::read_text(test::fixture("chat_template/" + std::string(name) + ".json")));
     EXPECT_EQ(tpl.source(), fx["template"].get<std::string>()) << name;
+    // The special tokens the reference script passed are the ones read from the config.
+    EXPECT_EQ(special_tokens_context(cfg), fx["special_tokens"]) << name;
   }
 }
 
@@ -103,8 +105,9 @@ TEST(ChatTemplateFixtures, SnippetsMatchJinja2) {
         ChatTemplate::from_string(src).render(fx["messages"], o);
         ADD_FAILURE() << "expected an error: " << c["expected_error"];
       } catch (const InvalidArgument& e) {
-        if (c["expected_error_type"] == "TemplateError")
+        if (c["expected_error_type"] == "TemplateError") {
           EXPECT_EQ(std::string(e.what()), c["expected_error"].get<std::string>());
+        }
       }
     } else {
       EXPECT_EQ(ChatTemplate::from_string(src).render(fx["messages"], o),
