@@ -24,7 +24,8 @@ bool register_bench_command(const char* name, BenchAdder add) {
 }
 
 void register_bench(CLI::App& root) {
-  CLI::App* bench = root.add_subcommand("bench", "Benchmarks; each prints one JSON object per result");
+  CLI::App* bench =
+      root.add_subcommand("bench", "Benchmarks; each prints one JSON object per result");
   bench->require_subcommand(1);
   auto entries = bench_entries();
   std::sort(entries.begin(), entries.end(),

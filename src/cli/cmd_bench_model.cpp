@@ -128,7 +128,8 @@ int64_t write_random_model(const std::string& dir, int layers) {
   for (const Spec& sp : specs) {
     int64_t n = 1;
     for (int64_t d : sp.shape) n *= d;
-    header[sp.name] = {{"dtype", "BF16"}, {"shape", sp.shape}, {"data_offsets", {offset, offset + 2 * n}}};
+    header[sp.name] = {
+        {"dtype", "BF16"}, {"shape", sp.shape}, {"data_offsets", {offset, offset + 2 * n}}};
     offset += 2 * n;
   }
   std::string h = header.dump();
@@ -185,10 +186,13 @@ std::pair<double, double> stream_bandwidth(int passes) {
 
 void run_bench_model(const Options& o) {
   DF_CHECK(o.repeats >= 1, InvalidArgument, "--repeats must be >= 1, got " << o.repeats);
-  DF_CHECK(o.decode_tokens >= 1, InvalidArgument, "--decode-tokens must be >= 1, got " << o.decode_tokens);
-  DF_CHECK(o.layers >= 1 && o.layers <= 64, InvalidArgument, "--layers must be in [1, 64], got " << o.layers);
+  DF_CHECK(o.decode_tokens >= 1, InvalidArgument,
+           "--decode-tokens must be >= 1, got " << o.decode_tokens);
+  DF_CHECK(o.layers >= 1 && o.layers <= 64, InvalidArgument,
+           "--layers must be in [1, 64], got " << o.layers);
   for (int p : o.prefill)
-    DF_CHECK(p >= 1 && p <= 8192, InvalidArgument, "--prefill lengths must be in [1, 8192], got " << p);
+    DF_CHECK(p >= 1 && p <= 8192, InvalidArgument,
+             "--prefill lengths must be in [1, 8192], got " << p);
   apply_threads(o.threads);
   ThreadPool& pool = ThreadPool::global();
 
@@ -205,10 +209,10 @@ void run_bench_model(const Options& o) {
 
   // 2. Model folder (temporary unless --dir is given).
   const bool temp = o.dir.empty();
-  const std::string dir = temp ? (fs::temp_directory_path() /
-                                  ("deepfuse-bench-model-" + std::to_string(::getpid())))
-                                     .string()
-                               : o.dir;
+  const std::string dir =
+      temp ? (fs::temp_directory_path() / ("deepfuse-bench-model-" + std::to_string(::getpid())))
+                 .string()
+           : o.dir;
   fs::create_directories(dir);
   struct Cleanup {
     std::string dir;
@@ -230,15 +234,18 @@ void run_bench_model(const Options& o) {
   const auto t_load = Clock::now();
   const ModelFolder folder = ModelFolder::open(dir);
   const ModelEntry& entry = ModelRegistry::instance().get(folder.config().architecture);
-  DF_CHECK(entry.make_causal_lm, InternalError, "bench model: " << entry.architecture << " is not a causal LM");
-  std::unique_ptr<CausalLM> model = entry.make_causal_lm(folder, folder.open_weights(), LoadOptions{});
+  DF_CHECK(entry.make_causal_lm, InternalError,
+           "bench model: " << entry.architecture << " is not a causal LM");
+  std::unique_ptr<CausalLM> model =
+      entry.make_causal_lm(folder, folder.open_weights(), LoadOptions{});
   const double load_s = seconds_since(t_load);
   const int64_t vocab = model->info().vocab_size;
 
   const int max_prefill = *std::max_element(o.prefill.begin(), o.prefill.end());
   const int decode_prompt = 16;
   const int32_t block_size = 16;
-  const int64_t max_tokens = std::max<int64_t>(max_prefill, decode_prompt + o.decode_tokens) + block_size;
+  const int64_t max_tokens =
+      std::max<int64_t>(max_prefill, decode_prompt + o.decode_tokens) + block_size;
   KVCache cache(model->kv_layout(), block_size, static_cast<int32_t>(max_tokens / block_size + 2));
   uint64_t rng = 12345;
   auto random_ids = [&](int n) {
@@ -277,9 +284,10 @@ void run_bench_model(const Options& o) {
       cache.release(bt);
     }
     const double med = median(secs);
-    prefill[std::to_string(p)] = {{"tokens_per_s", p / med},
-                                  {"median_s", med},
-                                  {"best_tokens_per_s", p / *std::min_element(secs.begin(), secs.end())}};
+    prefill[std::to_string(p)] = {
+        {"tokens_per_s", p / med},
+        {"median_s", med},
+        {"best_tokens_per_s", p / *std::min_element(secs.begin(), secs.end())}};
   }
 
   // 5. Decode at batch 1: a 16-token prompt, then one token per step.
@@ -338,9 +346,11 @@ void run_bench_model(const Options& o) {
         {"hwm_reset_after_bandwidth_probe", hwm_reset},
         {"kv_bytes", kv_bytes},
         {"weights_plus_kv_bytes", weight_bytes + kv_bytes},
-        {"hwm_over_weights_plus_kv", static_cast<double>(hwm) / static_cast<double>(weight_bytes + kv_bytes)}}}};
+        {"hwm_over_weights_plus_kv",
+         static_cast<double>(hwm) / static_cast<double>(weight_bytes + kv_bytes)}}}};
   print_json_line(j);
-  if (o.profile) std::fprintf(stderr, "decode profile (%zu steps):\n%s", steps.size(), prof.table().c_str());
+  if (o.profile)
+    std::fprintf(stderr, "decode profile (%zu steps):\n%s", steps.size(), prof.table().c_str());
 }
 
 void add_bench_model(CLI::App& bench) {
@@ -351,7 +361,8 @@ void add_bench_model(CLI::App& bench) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--repeats", o->repeats, "Repeats of each measurement (medians are reported)");
   cmd->add_option("--decode-tokens", o->decode_tokens, "Decode steps per repeat");
-  cmd->add_option("--prefill", o->prefill, "Prompt lengths to time (default 128 512)")->delimiter(',');
+  cmd->add_option("--prefill", o->prefill, "Prompt lengths to time (default 128 512)")
+      ->delimiter(',');
   cmd->add_option("--layers", o->layers, "Decoder layers (24 = the real model)");
   cmd->add_option("--dir", o->dir,
                   "Folder for the generated model (kept; reused when it already holds one). "

@@ -49,8 +49,10 @@ void register_detokenize(CLI::App& root) {
   auto o = std::make_shared<DetokenizeOptions>();
   CLI::App* cmd = root.add_subcommand("detokenize", "Text of {\"ids\": [...]} lines on stdin");
   cmd->add_option("--model", o->model, "Model folder with the tokenizer")->required();
-  cmd->add_flag("--skip-special", o->skip_special, "Drop special tokens (BOS, EOS, ...) from the text");
-  set_examples(cmd, "  echo '{\"ids\": [9707, 1879]}' | deepfuse detokenize --model /models/Qwen3-0.6B\n");
+  cmd->add_flag("--skip-special", o->skip_special,
+                "Drop special tokens (BOS, EOS, ...) from the text");
+  set_examples(
+      cmd, "  echo '{\"ids\": [9707, 1879]}' | deepfuse detokenize --model /models/Qwen3-0.6B\n");
   cmd->callback([o] { run_detokenize(*o); });
 }
 

@@ -15,6 +15,7 @@
 #include "deepfuse/knowledge_base.h"
 #include "retrieval/eval.h"
 #include "retrieval/ingest_files.h"
+#include "safety/pii.h"
 
 namespace deepfuse::cli {
 namespace {
@@ -117,10 +118,18 @@ nlohmann::json hit_json(const SearchHit& h) {
 }
 
 retrieval::FileIngestReport run_ingest(KnowledgeBase& kb, const std::vector<std::string>& files,
-                                       retrieval::OnError policy, size_t batch) {
+                                       retrieval::OnError policy, size_t batch, bool mask = false) {
   retrieval::FileIngestOptions fo;
   fo.on_error = policy;
   fo.batch_size = batch;
+  if (mask) {
+    // PII is masked before anything reaches the store or the indexes.
+    fo.transform = [](Document* d) {
+      PiiOptions opts;
+      d->text = mask_pii(d->text, opts).text;
+      d->title = mask_pii(d->title, opts).text;
+    };
+  }
   Progress progress("ingest", 0, "docs");
   fo.progress = [&](int64_t n) { progress.set(n); };
   auto rep = retrieval::ingest_paths(kb, files, fo);
@@ -137,9 +146,13 @@ void add_ingest(CLI::App* kb) {
     size_t batch = 1000;
     CreateFlags create;
     int threads = 0;
+    bool mask_pii = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--kb", a->dir, "Knowledge base folder (created when missing)")->required();
+  cmd->add_flag("--mask-pii", a->mask_pii,
+                "Mask PII (cards, e-mails, phones, IDs, IBANs, IPs, dates) in titles and texts "
+                "before storing them");
   cmd->add_option("files", a->files, "Files or folders to ingest")->required();
   cmd->add_option("--on-error", a->on_error,
                   "Malformed lines: skip (report and go on) or reject (nothing from that file)")
@@ -151,7 +164,8 @@ void add_ingest(CLI::App* kb) {
                "  deepfuse kb ingest --kb kb/ docs.jsonl notes/\n"
                "  deepfuse kb ingest --kb kb/ --on-error reject corpus.jsonl\n"
                "  deepfuse kb ingest --kb kb/ --chunk-tokens 256 --chunk-overlap 32 "
-               "--embedder hash:256 corpus.jsonl\n");
+               "--embedder hash:256 corpus.jsonl\n"
+               "  deepfuse kb ingest --kb kb/ --mask-pii --embedder models/minilm tickets.jsonl\n");
   cmd->callback([a] {
     apply_threads(a->threads);
     retrieval::OnError policy;
@@ -164,7 +178,7 @@ void add_ingest(CLI::App* kb) {
     }
     auto kb = KnowledgeBase::open(a->dir, a->create.config);
     auto t0 = std::chrono::steady_clock::now();
-    auto rep = run_ingest(*kb, a->files, policy, a->batch);
+    auto rep = run_ingest(*kb, a->files, policy, a->batch, a->mask_pii);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     nlohmann::json errs = nlohmann::json::array();
     for (const auto& e : rep.errors) {

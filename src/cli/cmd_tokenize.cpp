@@ -59,16 +59,19 @@ void register_tokenize(CLI::App& root) {
   auto o = std::make_shared<TokenizeOptions>();
   CLI::App* cmd = root.add_subcommand(
       "tokenize", "Token ids of stdin texts (one per line) with the model's tokenizer");
-  cmd->add_option("--model", o->model, "Model folder (tokenizer.json, or vocab.json + merges.txt, "
-                                       "or vocab.txt; plus tokenizer_config.json)")
+  cmd->add_option("--model", o->model,
+                  "Model folder (tokenizer.json, or vocab.json + merges.txt, "
+                  "or vocab.txt; plus tokenizer_config.json)")
       ->required();
   cmd->add_flag("--no-special", o->no_special, "Do not add special tokens (BOS, [CLS], ...)");
-  cmd->add_flag("--jsonl", o->jsonl, "Read one {\"text\": ...} object per line instead of raw lines");
+  cmd->add_flag("--jsonl", o->jsonl,
+                "Read one {\"text\": ...} object per line instead of raw lines");
   cmd->add_flag("--offsets", o->offsets,
                 "Also print \"offsets\": [[begin, end], ...] in Unicode code points of the text");
-  set_examples(cmd,
-               "  echo 'Hello world' | deepfuse tokenize --model /models/Qwen3-0.6B\n"
-               "  echo '{\"text\": \"two\\nlines\"}' | deepfuse tokenize --model DIR --jsonl --offsets\n");
+  set_examples(
+      cmd,
+      "  echo 'Hello world' | deepfuse tokenize --model /models/Qwen3-0.6B\n"
+      "  echo '{\"text\": \"two\\nlines\"}' | deepfuse tokenize --model DIR --jsonl --offsets\n");
   cmd->callback([o] { run_tokenize(*o); });
 }
 

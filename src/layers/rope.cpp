@@ -11,7 +11,8 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-std::optional<double> get_number(const nlohmann::json& obj, const char* key, const std::string& where) {
+std::optional<double> get_number(const nlohmann::json& obj, const char* key,
+                                 const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::nullopt;
   DF_CHECK(it->is_number(), FormatError,
@@ -34,11 +35,16 @@ std::vector<float> default_inv_freq(double theta, int64_t dim) {
 
 const char* rope_type_name(RopeType t) {
   switch (t) {
-    case RopeType::Default: return "default";
-    case RopeType::Linear: return "linear";
-    case RopeType::Dynamic: return "dynamic";
-    case RopeType::Llama3: return "llama3";
-    case RopeType::Yarn: return "yarn";
+    case RopeType::Default:
+      return "default";
+    case RopeType::Linear:
+      return "linear";
+    case RopeType::Dynamic:
+      return "dynamic";
+    case RopeType::Llama3:
+      return "llama3";
+    case RopeType::Yarn:
+      return "yarn";
   }
   return "?";
 }
@@ -55,15 +61,18 @@ RopeConfig rope_config_from_json(const nlohmann::json& config, int64_t head_dim)
   std::string where = "rope_parameters";
   nlohmann::json params = nlohmann::json::object();
   if (auto it = config.find("rope_parameters"); it != config.end() && !it->is_null()) {
-    DF_CHECK(it->is_object(), FormatError, "config.json rope_parameters must be an object, got " << it->dump());
+    DF_CHECK(it->is_object(), FormatError,
+             "config.json rope_parameters must be an object, got " << it->dump());
     params = *it;
   } else if (auto it2 = config.find("rope_scaling"); it2 != config.end() && !it2->is_null()) {
-    DF_CHECK(it2->is_object(), FormatError, "config.json rope_scaling must be an object, got " << it2->dump());
+    DF_CHECK(it2->is_object(), FormatError,
+             "config.json rope_scaling must be an object, got " << it2->dump());
     params = *it2;
     where = "rope_scaling";
   }
   DF_CHECK(!params.contains("full_attention") && !params.contains("sliding_attention"), Unsupported,
-           "config.json " << where << " holds per-layer-type RoPE settings, which are not supported yet");
+           "config.json " << where
+                          << " holds per-layer-type RoPE settings, which are not supported yet");
   if (auto v = get_number(params, "rope_theta", where)) {
     c.theta = *v;
   } else if (auto v2 = get_number(config, "rope_theta", "")) {
@@ -74,21 +83,28 @@ RopeConfig rope_config_from_json(const nlohmann::json& config, int64_t head_dim)
   } else if (auto v2 = get_number(params, "partial_rotary_factor", where)) {
     c.partial_rotary_factor = *v2;
   }
-  if (auto v = get_number(config, "max_position_embeddings", "")) c.max_position_embeddings = static_cast<int64_t>(*v);
+  if (auto v = get_number(config, "max_position_embeddings", ""))
+    c.max_position_embeddings = static_cast<int64_t>(*v);
   std::string type = "default";
   for (const char* key : {"rope_type", "type"}) {
     auto it = params.find(key);
     if (it != params.end() && !it->is_null()) {
-      DF_CHECK(it->is_string(), FormatError, "config.json " << where << "." << key << " must be a string");
+      DF_CHECK(it->is_string(), FormatError,
+               "config.json " << where << "." << key << " must be a string");
       type = it->get<std::string>();
       break;
     }
   }
-  if (type == "default") c.type = RopeType::Default;
-  else if (type == "linear") c.type = RopeType::Linear;
-  else if (type == "dynamic") c.type = RopeType::Dynamic;
-  else if (type == "llama3") c.type = RopeType::Llama3;
-  else if (type == "yarn") c.type = RopeType::Yarn;
+  if (type == "default")
+    c.type = RopeType::Default;
+  else if (type == "linear")
+    c.type = RopeType::Linear;
+  else if (type == "dynamic")
+    c.type = RopeType::Dynamic;
+  else if (type == "llama3")
+    c.type = RopeType::Llama3;
+  else if (type == "yarn")
+    c.type = RopeType::Yarn;
   else
     throw Unsupported("config.json " + where + " rope type \"" + type +
                       "\" is not supported (expected default, linear, dynamic, llama3 or yarn)");
@@ -106,7 +122,8 @@ RopeConfig rope_config_from_json(const nlohmann::json& config, int64_t head_dim)
   c.mscale = get_number(params, "mscale", where);
   c.mscale_all_dim = get_number(params, "mscale_all_dim", where);
   if (auto it = params.find("truncate"); it != params.end() && !it->is_null()) {
-    DF_CHECK(it->is_boolean(), FormatError, "config.json " << where << ".truncate must be true or false");
+    DF_CHECK(it->is_boolean(), FormatError,
+             "config.json " << where << ".truncate must be true or false");
     c.truncate = it->get<bool>();
   }
   if (c.type == RopeType::Linear || c.type == RopeType::Dynamic || c.type == RopeType::Llama3)
@@ -114,7 +131,8 @@ RopeConfig rope_config_from_json(const nlohmann::json& config, int64_t head_dim)
              "config.json " << where << ".factor is required for rope type " << type);
   if (c.type == RopeType::Llama3) {
     DF_CHECK(params.contains("low_freq_factor") && params.contains("high_freq_factor"), FormatError,
-             "config.json " << where << " needs low_freq_factor and high_freq_factor for rope type llama3");
+             "config.json " << where
+                            << " needs low_freq_factor and high_freq_factor for rope type llama3");
   }
   return c;
 }
@@ -129,8 +147,9 @@ RopeFrequencies rope_frequencies(const RopeConfig& cfg, int64_t seq_len) {
   const double factor = cfg.factor.value_or(1.0);
   if (cfg.type != RopeType::Default && cfg.type != RopeType::Yarn)
     DF_CHECK(factor > 0, InvalidArgument, "rope: factor must be > 0, got " << factor);
-  const int64_t orig = cfg.original_max_position_embeddings > 0 ? cfg.original_max_position_embeddings
-                                                                : cfg.max_position_embeddings;
+  const int64_t orig = cfg.original_max_position_embeddings > 0
+                           ? cfg.original_max_position_embeddings
+                           : cfg.max_position_embeddings;
   RopeFrequencies t;
   switch (cfg.type) {
     case RopeType::Default:
@@ -146,28 +165,32 @@ RopeFrequencies rope_frequencies(const RopeConfig& cfg, int64_t seq_len) {
       double base = cfg.theta;
       const int64_t max_pos = cfg.max_position_embeddings;
       if (max_pos > 0 && seq_len > max_pos) {
-        const double ratio = factor * static_cast<double>(seq_len) / static_cast<double>(max_pos) - (factor - 1.0);
+        const double ratio =
+            factor * static_cast<double>(seq_len) / static_cast<double>(max_pos) - (factor - 1.0);
         base = base * std::pow(ratio, static_cast<double>(dim) / static_cast<double>(dim - 2));
       }
       t.inv_freq = default_inv_freq(base, dim);
       break;
     }
     case RopeType::Llama3: {
-      DF_CHECK(orig > 0, InvalidArgument, "rope: llama3 needs original_max_position_embeddings > 0");
+      DF_CHECK(orig > 0, InvalidArgument,
+               "rope: llama3 needs original_max_position_embeddings > 0");
       DF_CHECK(cfg.high_freq_factor != cfg.low_freq_factor, InvalidArgument,
                "rope: llama3 high_freq_factor must differ from low_freq_factor");
       t.inv_freq = default_inv_freq(cfg.theta, dim);
       const float f = static_cast<float>(factor);
       const float low_wavelen = static_cast<float>(static_cast<double>(orig) / cfg.low_freq_factor);
-      const float high_wavelen = static_cast<float>(static_cast<double>(orig) / cfg.high_freq_factor);
+      const float high_wavelen =
+          static_cast<float>(static_cast<double>(orig) / cfg.high_freq_factor);
       const float two_pi = static_cast<float>(2 * kPi);
       for (float& inv : t.inv_freq) {
         const float wavelen = two_pi / inv;
         float v = wavelen > low_wavelen ? inv / f : inv;
         const bool medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
         if (medium) {
-          const float s = (static_cast<float>(orig) / wavelen - static_cast<float>(cfg.low_freq_factor)) /
-                          static_cast<float>(cfg.high_freq_factor - cfg.low_freq_factor);
+          const float s =
+              (static_cast<float>(orig) / wavelen - static_cast<float>(cfg.low_freq_factor)) /
+              static_cast<float>(cfg.high_freq_factor - cfg.low_freq_factor);
           v = (1.f - s) * v / f + s * v;
         }
         inv = v;
@@ -176,13 +199,15 @@ RopeFrequencies rope_frequencies(const RopeConfig& cfg, int64_t seq_len) {
     }
     case RopeType::Yarn: {
       DF_CHECK(orig > 0, InvalidArgument, "rope: yarn needs original_max_position_embeddings > 0");
-      const double yf = cfg.factor ? *cfg.factor
-                                   : static_cast<double>(cfg.max_position_embeddings) / static_cast<double>(orig);
+      const double yf =
+          cfg.factor ? *cfg.factor
+                     : static_cast<double>(cfg.max_position_embeddings) / static_cast<double>(orig);
       DF_CHECK(yf > 0, InvalidArgument, "rope: yarn factor must be > 0, got " << yf);
       const double beta_fast = cfg.beta_fast && *cfg.beta_fast != 0 ? *cfg.beta_fast : 32.0;
       const double beta_slow = cfg.beta_slow && *cfg.beta_slow != 0 ? *cfg.beta_slow : 1.0;
       auto correction_dim = [&](double rotations) {
-        return (static_cast<double>(dim) * std::log(static_cast<double>(orig) / (rotations * 2 * kPi))) /
+        return (static_cast<double>(dim) *
+                std::log(static_cast<double>(orig) / (rotations * 2 * kPi))) /
                (2 * std::log(cfg.theta));
       };
       double low = correction_dim(beta_fast);

@@ -42,22 +42,24 @@ struct RopeConfig {
   int64_t head_dim = 0;                // dims per head the rotary part is taken from
   double partial_rotary_factor = 1.0;  // rot_dim = int(head_dim * partial_rotary_factor)
   int64_t max_position_embeddings = 0;
-  std::optional<double> factor;        // linear, dynamic, llama3, yarn
+  std::optional<double> factor;                  // linear, dynamic, llama3, yarn
   int64_t original_max_position_embeddings = 0;  // llama3, yarn (0 = max_position_embeddings)
-  double low_freq_factor = 1.0;        // llama3
-  double high_freq_factor = 4.0;       // llama3
-  std::optional<double> attention_factor;  // yarn
-  std::optional<double> beta_fast;     // yarn (default 32)
-  std::optional<double> beta_slow;     // yarn (default 1)
-  std::optional<double> mscale;        // yarn
-  std::optional<double> mscale_all_dim;  // yarn; DeepSeek softmax scale
-  bool truncate = true;                // yarn
+  double low_freq_factor = 1.0;                  // llama3
+  double high_freq_factor = 4.0;                 // llama3
+  std::optional<double> attention_factor;        // yarn
+  std::optional<double> beta_fast;               // yarn (default 32)
+  std::optional<double> beta_slow;               // yarn (default 1)
+  std::optional<double> mscale;                  // yarn
+  std::optional<double> mscale_all_dim;          // yarn; DeepSeek softmax scale
+  bool truncate = true;                          // yarn
 
-  int64_t rot_dim() const { return static_cast<int64_t>(static_cast<double>(head_dim) * partial_rotary_factor); }
+  int64_t rot_dim() const {
+    return static_cast<int64_t>(static_cast<double>(head_dim) * partial_rotary_factor);
+  }
 };
 
 struct RopeFrequencies {
-  std::vector<float> inv_freq;  // [rot_dim / 2]
+  std::vector<float> inv_freq;    // [rot_dim / 2]
   float attention_scaling = 1.f;  // multiplies cos and sin
 };
 

@@ -42,15 +42,16 @@ void validate_batch(const char* op, const ForwardBatch& batch, const KVCache& ca
 }
 
 void validate_layer(const char* op, const KVCache& cache, int32_t layer, int64_t width) {
-  DF_CHECK(layer >= 0 && layer < cache.num_layers(), InvalidArgument,
-           op << ": layer " << layer << " is outside the cache's " << cache.num_layers() << " layers");
+  DF_CHECK(
+      layer >= 0 && layer < cache.num_layers(), InvalidArgument,
+      op << ": layer " << layer << " is outside the cache's " << cache.num_layers() << " layers");
   const KVLayerSpec& sp = cache.spec(layer);
   DF_CHECK(sp.width == width, InvalidArgument,
            op << ": KV cache layer " << layer << " stores " << sp.width
               << " values per token, expected n_kv_heads * (head_dim + v_head_dim) = " << width);
-  DF_CHECK(sp.dtype == DType::F32 || sp.dtype == DType::BF16 || sp.dtype == DType::F16,
-           Unsupported, op << ": KV cache dtype " << dtype_name(sp.dtype)
-                          << " (expected float32, bfloat16 or float16)");
+  DF_CHECK(sp.dtype == DType::F32 || sp.dtype == DType::BF16 || sp.dtype == DType::F16, Unsupported,
+           op << ": KV cache dtype " << dtype_name(sp.dtype)
+              << " (expected float32, bfloat16 or float16)");
   DF_CHECK(cache.pool(layer).device() == Device::CPU, Unsupported,
            op << ": KV cache is on " << device_name(cache.pool(layer).device())
               << "; this build runs ops on the CPU only");
@@ -76,9 +77,8 @@ void kv_write(const Tensor& k, const Tensor& v, const ForwardBatch& batch, KVCac
   DF_CHECK(k.ndim() == 3, InvalidArgument,
            "kv_write: 'k' must be 3-D [n_tokens, n_kv_heads, head_dim], got " << k.shape().str());
   DF_CHECK(v.ndim() == 3 && v.dim(0) == k.dim(0) && v.dim(1) == k.dim(1), InvalidArgument,
-           "kv_write: 'v' must be [n_tokens, n_kv_heads, v_head_dim] = [" << k.dim(0) << ", "
-                                                                          << k.dim(1) << ", *], got "
-                                                                          << v.shape().str());
+           "kv_write: 'v' must be [n_tokens, n_kv_heads, v_head_dim] = ["
+               << k.dim(0) << ", " << k.dim(1) << ", *], got " << v.shape().str());
   const int64_t n = k.dim(0);
   const int64_t kw = k.dim(1) * k.dim(2);
   const int64_t vw = v.dim(1) * v.dim(2);
@@ -93,7 +93,8 @@ void kv_write(const Tensor& k, const Tensor& v, const ForwardBatch& batch, KVCac
       const int64_t t = sl.token_begin + i;
       char* slot = slot_ptr(cache, layer, sl.block_table, static_cast<int64_t>(sl.context_len) + i);
       convert(kp + t * kw, DType::F32, slot, dt, static_cast<size_t>(kw));
-      convert(vp + t * vw, DType::F32, slot + static_cast<size_t>(kw) * es, dt, static_cast<size_t>(vw));
+      convert(vp + t * vw, DType::F32, slot + static_cast<size_t>(kw) * es, dt,
+              static_cast<size_t>(vw));
     }
   }
 }
@@ -112,9 +113,9 @@ void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache,
   const int64_t kv_heads = params.n_kv_heads;
   DF_CHECK(hd > 0 && q.dim(2) == hd, InvalidArgument,
            "attention: 'q' head_dim " << q.dim(2) << " must equal params.head_dim " << hd);
-  DF_CHECK(kv_heads > 0 && heads % kv_heads == 0, InvalidArgument,
-           "attention: n_heads " << heads << " must be a positive multiple of n_kv_heads "
-                                 << kv_heads);
+  DF_CHECK(
+      kv_heads > 0 && heads % kv_heads == 0, InvalidArgument,
+      "attention: n_heads " << heads << " must be a positive multiple of n_kv_heads " << kv_heads);
   require_shape("attention", "out", out, {n, heads, vhd});
   DF_CHECK(params.sliding_window >= 0, InvalidArgument,
            "attention: sliding_window must be >= 0, got " << params.sliding_window);

@@ -25,10 +25,10 @@ inline void require_f32(const char* op, const char* name, const Tensor& t) {
 
 inline void require_float(const char* op, const char* name, const Tensor& t) {
   require_defined(op, name, t);
-  DF_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::F16 || t.dtype() == DType::BF16,
-           InvalidArgument,
-           op << ": tensor '" << name << "' must be float32, float16 or bfloat16, got "
-              << t.describe());
+  DF_CHECK(
+      t.dtype() == DType::F32 || t.dtype() == DType::F16 || t.dtype() == DType::BF16,
+      InvalidArgument,
+      op << ": tensor '" << name << "' must be float32, float16 or bfloat16, got " << t.describe());
 }
 
 inline void require_ndim_min(const char* op, const char* name, const Tensor& t, int nd) {
@@ -52,9 +52,9 @@ inline void require_shape(const char* op, const char* name, const Tensor& t,
 }
 
 inline void require_numel(const char* op, const char* name, const Tensor& t, int64_t n) {
-  DF_CHECK(t.numel() == n, InvalidArgument,
-           op << ": tensor '" << name << "' must hold " << n << " elements, got "
-              << t.shape().str());
+  DF_CHECK(
+      t.numel() == n, InvalidArgument,
+      op << ": tensor '" << name << "' must hold " << n << " elements, got " << t.shape().str());
 }
 
 // A float tensor's values as f32 (a view when already f32, else converted into `buf`).

@@ -13,7 +13,9 @@ using namespace detail;
 
 namespace {
 
-const cpu::VecKernels& kernels() { return cpu::vec_kernels(best_isa()); }
+const cpu::VecKernels& kernels() {
+  return cpu::vec_kernels(best_isa());
+}
 
 // Below this many values a row-parallel loop costs more in wake-ups than it saves.
 constexpr int64_t kParallelMin = 1 << 15;
@@ -51,7 +53,8 @@ void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& y, float w_of
   DF_PROFILE_OP("rms_norm");
   require_f32("rms_norm", "x", x);
   require_float("rms_norm", "w", w);
-  DF_CHECK(w.ndim() == 1, InvalidArgument, "rms_norm: weight 'w' must be 1-D [d], got " << w.shape().str());
+  DF_CHECK(w.ndim() == 1, InvalidArgument,
+           "rms_norm: weight 'w' must be 1-D [d], got " << w.shape().str());
   const int64_t d = w.dim(0);
   require_last_dim("rms_norm", "x", x, d);
   require_f32("rms_norm", "y", y);
@@ -108,11 +111,16 @@ Activation activation_from_string(std::string_view name) {
 
 const char* activation_name(Activation a) {
   switch (a) {
-    case Activation::SiLU: return "silu";
-    case Activation::GELU: return "gelu";
-    case Activation::GELUTanh: return "gelu_pytorch_tanh";
-    case Activation::ReLU: return "relu";
-    case Activation::GELUQuick: return "quick_gelu";
+    case Activation::SiLU:
+      return "silu";
+    case Activation::GELU:
+      return "gelu";
+    case Activation::GELUTanh:
+      return "gelu_pytorch_tanh";
+    case Activation::ReLU:
+      return "relu";
+    case Activation::GELUQuick:
+      return "quick_gelu";
   }
   return "?";
 }
@@ -147,8 +155,9 @@ void act_mul_fused(const Tensor& gate_up, Activation a, Tensor& out) {
   require_f32("act_mul_fused", "out", out);
   require_ndim_min("act_mul_fused", "gate_up", gate_up, 1);
   const int64_t d2 = gate_up.dim(-1);
-  DF_CHECK(d2 % 2 == 0, InvalidArgument,
-           "act_mul_fused: last dimension of 'gate_up' must be even, got " << gate_up.shape().str());
+  DF_CHECK(
+      d2 % 2 == 0, InvalidArgument,
+      "act_mul_fused: last dimension of 'gate_up' must be even, got " << gate_up.shape().str());
   const int64_t d = d2 / 2;
   const int64_t rows = d2 > 0 ? gate_up.numel() / d2 : 0;
   require_last_dim("act_mul_fused", "out", out, d);
@@ -180,7 +189,8 @@ void add_bias_inplace(Tensor& x, const Tensor& b) {
   DF_PROFILE_OP("add_bias");
   require_f32("add_bias", "x", x);
   require_float("add_bias", "b", b);
-  DF_CHECK(b.ndim() == 1, InvalidArgument, "add_bias: 'b' must be 1-D [d], got " << b.shape().str());
+  DF_CHECK(b.ndim() == 1, InvalidArgument,
+           "add_bias: 'b' must be 1-D [d], got " << b.shape().str());
   const int64_t d = b.dim(0);
   require_last_dim("add_bias", "x", x, d);
   const float* bf = as_f32(b, tls_b);

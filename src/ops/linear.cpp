@@ -24,7 +24,8 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
   require_f32("linear", "y", y);
   require_last_dim("linear", "y", y, out);
   require_numel("linear", "y", y, n * out);
-  DF_CHECK(y.raw() != x.raw() || n == 0, InvalidArgument, "linear: output 'y' must not alias input 'x'");
+  DF_CHECK(y.raw() != x.raw() || n == 0, InvalidArgument,
+           "linear: output 'y' must not alias input 'x'");
   if (bias) {
     require_float("linear", "bias", *bias);
     require_shape("linear", "bias", *bias, {out});

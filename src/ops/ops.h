@@ -17,7 +17,7 @@
 
 #include "core/tensor.h"
 #include "kernels/cpu/vec_kernels.h"  // Activation
-#include "models/forward.h"            // ForwardBatch, KVCache (header-only use)
+#include "models/forward.h"           // ForwardBatch, KVCache (header-only use)
 #include "ops/profiler.h"
 
 namespace deepfuse::ops {
@@ -85,12 +85,12 @@ void rope_inplace(Tensor& x, const RopeAngles& angles, bool interleaved, int64_t
 // ---- attention over the paged KV cache --------------------------------------------------
 struct AttentionParams {
   int64_t n_kv_heads = 0;
-  int64_t head_dim = 0;     // of q and k
-  int64_t v_head_dim = 0;   // 0 = head_dim
-  float scale = 0.f;        // softmax scale; 0 = 1/sqrt(head_dim)
+  int64_t head_dim = 0;    // of q and k
+  int64_t v_head_dim = 0;  // 0 = head_dim
+  float scale = 0.f;       // softmax scale; 0 = 1/sqrt(head_dim)
   // 0 = none. HF Mistral semantics: a token at position p attends to positions > p - window.
   int32_t sliding_window = 0;
-  float softcap = 0.f;      // 0 = none; else scores = softcap * tanh(scores / softcap)
+  float softcap = 0.f;  // 0 = none; else scores = softcap * tanh(scores / softcap)
 };
 // Stores the new tokens' K [n_tokens, n_kv, head_dim] and V [n_tokens, n_kv, v_head_dim] (f32)
 // into layer `layer` of the cache, at each sequence's slots context_len + i, converted to the

@@ -77,14 +77,13 @@ std::string Profiler::table(int max_rows) const {
     s += line;
   }
   s += std::string(76, '-') + "\n";
-  std::snprintf(line, sizeof line, "%-28s %10lld %14.3f\n", "Self time total", static_cast<long long>(calls),
-                total);
+  std::snprintf(line, sizeof line, "%-28s %10lld %14.3f\n", "Self time total",
+                static_cast<long long>(calls), total);
   s += line;
   return s;
 }
 
-ScopedOp::ScopedOp(const char* name)
-    : name_(Profiler::global().enabled() ? name : nullptr) {
+ScopedOp::ScopedOp(const char* name) : name_(Profiler::global().enabled() ? name : nullptr) {
   if (!name_) return;
   parent_ = tls_current;
   tls_current = this;

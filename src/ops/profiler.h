@@ -25,7 +25,7 @@ class Profiler {
     int64_t calls = 0;
     double total_ms = 0;  // self time
     double mean_ms = 0;
-    double share = 0;     // total_ms / sum of all rows' total_ms
+    double share = 0;  // total_ms / sum of all rows' total_ms
   };
 
   static Profiler& global();

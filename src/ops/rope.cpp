@@ -21,7 +21,8 @@ RopeAngles rope_angles(const std::vector<int32_t>& positions, const std::vector<
   float* s = a.sin.data<float>();
   for (int64_t t = 0; t < n; ++t) {
     const int32_t p = positions[static_cast<size_t>(t)];
-    DF_CHECK(p >= 0, InvalidArgument, "rope_angles: position " << p << " at index " << t << " is negative");
+    DF_CHECK(p >= 0, InvalidArgument,
+             "rope_angles: position " << p << " at index " << t << " is negative");
     const float pf = static_cast<float>(p);
     for (int64_t i = 0; i < half; ++i) {
       // transformers: freqs = f32(inv_freq * position); cos(freqs) * attention_scaling in f32.

@@ -8,7 +8,8 @@
 
 namespace deepfuse::retrieval {
 
-// Unsupported when this build has no encoder model API.
+// Loads the encoder and its tokenizer (NotFound / FormatError / Unsupported from the models
+// module, naming the file at fault).
 std::shared_ptr<Embedder> make_model_embedder(const std::string& model_dir);
 
 }  // namespace deepfuse::retrieval

@@ -57,7 +57,8 @@ const AddedToken* AddedVocabulary::by_content(std::string_view content) const {
   return it == by_content_.end() ? nullptr : &tokens_[it->second];
 }
 
-int32_t AddedVocabulary::longest(const Trie& t, std::string_view text, size_t i, size_t* len) const {
+int32_t AddedVocabulary::longest(const Trie& t, std::string_view text, size_t i,
+                                 size_t* len) const {
   int32_t cur = 0, best = -1;
   for (size_t k = i; k < text.size(); ++k) {
     auto c = static_cast<uint8_t>(text[k]);
@@ -78,7 +79,9 @@ int32_t AddedVocabulary::longest(const Trie& t, std::string_view text, size_t i,
 }
 
 namespace {
-bool is_word_char(char32_t c) { return is_alphanumeric(c) || c == '_'; }
+bool is_word_char(char32_t c) {
+  return is_alphanumeric(c) || c == '_';
+}
 
 char32_t last_char(std::string_view s) {
   if (s.empty()) return 0;

@@ -56,8 +56,12 @@ void apply_config(TokenizerImpl* impl, TokenizerConfig config) {
     pp["single"] = single;
     pp["pair"] = pair;
     json st = json::object();
-    if (add_bos) st[*c.bos_token] = {{"id", *c.bos_token}, {"ids", {*impl->bos_id}}, {"tokens", {*c.bos_token}}};
-    if (add_eos) st[*c.eos_token] = {{"id", *c.eos_token}, {"ids", {*impl->eos_id}}, {"tokens", {*c.eos_token}}};
+    if (add_bos)
+      st[*c.bos_token] = {
+          {"id", *c.bos_token}, {"ids", {*impl->bos_id}}, {"tokens", {*c.bos_token}}};
+    if (add_eos)
+      st[*c.eos_token] = {
+          {"id", *c.eos_token}, {"ids", {*impl->eos_id}}, {"tokens", {*c.eos_token}}};
     pp["special_tokens"] = st;
     impl->post_processor = make_post_processor(pp, "post_processor(tokenizer_config.json)", *impl);
     impl->post_needs_tokens = false;
@@ -73,8 +77,8 @@ using tokenizer_detail::TokenizerImpl;
 using json = nlohmann::json;
 
 json added_token_json(const std::string& content, int32_t id) {
-  return json{{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-              {"rstrip", false},   {"normalized", false}, {"special", true}};
+  return json{{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+              {"rstrip", false}, {"normalized", false}, {"special", true}};
 }
 
 // GPT-2 style folder: vocab.json + merges.txt (transformers' GPT2Converter).
@@ -164,17 +168,21 @@ std::unique_ptr<TokenizerImpl> load_bert_legacy(const fs::path& dir, TokenizerCo
   root["decoder"] = {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}};
   const std::string cls = *cfg->cls_token, sep = *cfg->sep_token;
   int32_t cls_id = find(cls), sep_id = find(sep);
-  auto sp = [](const std::string& t, int type) { return json{{"SpecialToken", {{"id", t}, {"type_id", type}}}}; };
-  auto sq = [](const char* t, int type) { return json{{"Sequence", {{"id", t}, {"type_id", type}}}}; };
-  root["post_processor"] = {
-      {"type", "TemplateProcessing"},
-      {"single", {sp(cls, 0), sq("A", 0), sp(sep, 0)}},
-      {"pair", {sp(cls, 0), sq("A", 0), sp(sep, 0), sq("B", 1), sp(sep, 1)}},
-      {"special_tokens",
-       {{cls, {{"id", cls}, {"ids", {cls_id}}, {"tokens", {cls}}}},
-        {sep, {{"id", sep}, {"ids", {sep_id}}, {"tokens", {sep}}}}}}};
+  auto sp = [](const std::string& t, int type) {
+    return json{{"SpecialToken", {{"id", t}, {"type_id", type}}}};
+  };
+  auto sq = [](const char* t, int type) {
+    return json{{"Sequence", {{"id", t}, {"type_id", type}}}};
+  };
+  root["post_processor"] = {{"type", "TemplateProcessing"},
+                            {"single", {sp(cls, 0), sq("A", 0), sp(sep, 0)}},
+                            {"pair", {sp(cls, 0), sq("A", 0), sp(sep, 0), sq("B", 1), sp(sep, 1)}},
+                            {"special_tokens",
+                             {{cls, {{"id", cls}, {"ids", {cls_id}}, {"tokens", {cls}}}},
+                              {sep, {{"id", sep}, {"ids", {sep_id}}, {"tokens", {sep}}}}}}};
   json added = json::array();
-  for (auto* t : {&cfg->pad_token, &cfg->unk_token, &cfg->cls_token, &cfg->sep_token, &cfg->mask_token})
+  for (auto* t :
+       {&cfg->pad_token, &cfg->unk_token, &cfg->cls_token, &cfg->sep_token, &cfg->mask_token})
     added.push_back(added_token_json(**t, find(**t)));
   root["added_tokens"] = added;
   return tokenizer_detail::build_impl(root, &data, path);
@@ -201,7 +209,8 @@ std::shared_ptr<const Tokenizer> AutoTokenizer::from_pretrained(const std::strin
   } else if (fs::exists(d / "vocab.txt")) {
     impl = load_bert_legacy(d, &cfg);
   } else {
-    throw NotFound(dir + ": no tokenizer.json, vocab.json + merges.txt, or vocab.txt (expected a "
+    throw NotFound(dir +
+                   ": no tokenizer.json, vocab.json + merges.txt, or vocab.txt (expected a "
                    "Hugging Face model folder with a tokenizer)");
   }
   // GPT-2 style defaults when the config names no special tokens.

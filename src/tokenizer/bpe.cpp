@@ -5,6 +5,7 @@
 #include <array>
 #include <mutex>
 #include <queue>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -47,7 +48,9 @@ class PairMap {
 
  private:
   static constexpr uint64_t kEmpty = ~0ULL;
-  size_t slot(uint64_t k) const { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ULL) >> 17) & mask_; }
+  size_t slot(uint64_t k) const {
+    return static_cast<size_t>((k * 0x9E3779B97F4A7C15ULL) >> 17) & mask_;
+  }
   std::vector<uint64_t> keys_;
   std::vector<uint64_t> vals_;
   size_t mask_ = 0;
@@ -60,7 +63,8 @@ struct CacheShard {
 
 class Bpe : public Model {
  public:
-  Bpe(VocabMap vocab, std::vector<std::string> itos) : vocab_(std::move(vocab)), itos_(std::move(itos)) {}
+  Bpe(VocabMap vocab, std::vector<std::string> itos)
+      : vocab_(std::move(vocab)), itos_(std::move(itos)) {}
 
   void init(const json& j, ModelData* data, const std::string& path) {
     prefix_ = opt_string(j, "continuing_subword_prefix", path, "");
@@ -99,7 +103,8 @@ class Bpe : public Model {
         if (m.is_string()) {
           const std::string& s = m.get_ref<const std::string&>();
           size_t sp = s.find(' ');
-          if (sp == std::string::npos) bad(where, "expected \"left right\" (two tokens separated by a space)");
+          if (sp == std::string::npos)
+            bad(where, "expected \"left right\" (two tokens separated by a space)");
           local.emplace_back(s.substr(0, sp), s.substr(sp + 1));
         } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
           local.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());

@@ -8,7 +8,9 @@
 
 namespace deepfuse::tok {
 
-void bad(const std::string& path, const std::string& what) { throw FormatError(path + ": " + what); }
+void bad(const std::string& path, const std::string& what) {
+  throw FormatError(path + ": " + what);
+}
 
 const json& field(const json& j, const char* key, const std::string& path) {
   if (!j.is_object()) bad(path, "expected a JSON object");
@@ -62,8 +64,12 @@ const ByteTable& table() {
 }
 }  // namespace
 
-const std::string& byte_to_unicode(uint8_t b) { return table().fwd[b]; }
-int unicode_to_byte(char32_t c) { return c < 0x200 ? table().back[c] : -1; }
+const std::string& byte_to_unicode(uint8_t b) {
+  return table().fwd[b];
+}
+int unicode_to_byte(char32_t c) {
+  return c < 0x200 ? table().back[c] : -1;
+}
 
 SplitBehavior parse_behavior(const json& j, const std::string& path) {
   if (!j.is_string()) bad(path, "expected a split behavior string");

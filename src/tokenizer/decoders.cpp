@@ -94,7 +94,8 @@ class WordPieceDec : public Decoder {
 
 class MetaspaceDec : public Decoder {
  public:
-  MetaspaceDec(std::string rep, bool strip_first) : rep_(std::move(rep)), strip_first_(strip_first) {}
+  MetaspaceDec(std::string rep, bool strip_first)
+      : rep_(std::move(rep)), strip_first_(strip_first) {}
   void decode_chain(std::vector<std::string>* toks) const override {
     for (size_t i = 0; i < toks->size(); ++i) {
       std::string& t = (*toks)[i];
@@ -289,7 +290,8 @@ std::unique_ptr<Decoder> make_decoder(const json& j, const std::string& path) {
     if (p.is_object() && p.contains("String"))
       lit = get_string(p, "String", path + ".pattern");
     else if (p.is_object() && p.contains("Regex"))
-      re = std::make_unique<Regex>(get_string(p, "Regex", path + ".pattern"), path + ".pattern.Regex");
+      re = std::make_unique<Regex>(get_string(p, "Regex", path + ".pattern"),
+                                   path + ".pattern.Regex");
     else
       bad(path + ".pattern", "expected {\"String\": ...} or {\"Regex\": ...}");
     return std::make_unique<ReplaceDec>(lit, std::move(re), get_string(j, "content", path));

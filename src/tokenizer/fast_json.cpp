@@ -84,14 +84,30 @@ struct Scanner {
       if (p >= end) return false;
       char e = *p++;
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           auto hex4 = [&](uint32_t* v) {
             if (end - p < 4) return false;
@@ -128,7 +144,8 @@ struct Scanner {
           append_utf8(out, cp);
           break;
         }
-        default: return false;
+        default:
+          return false;
       }
     }
     return false;
@@ -152,7 +169,8 @@ struct Scanner {
   }
 };
 
-[[noreturn]] void fail(const std::string& source, const std::string& path, const std::string& what) {
+[[noreturn]] void fail(const std::string& source, const std::string& path,
+                       const std::string& what) {
   throw FormatError(source + ": " + path + ": " + what);
 }
 
@@ -233,7 +251,8 @@ void parse_merges(std::string_view s, const std::string& source, ModelData* data
 }
 
 // Finds the [begin, end) spans of model.vocab (object) and model.merges (array).
-bool locate(std::string_view text, std::pair<size_t, size_t>* vocab, std::pair<size_t, size_t>* merges) {
+bool locate(std::string_view text, std::pair<size_t, size_t>* vocab,
+            std::pair<size_t, size_t>* merges) {
   Scanner sc{text.data(), text.data() + text.size()};
   std::string key;
   auto iterate_object = [&](auto&& on_key) -> bool {

@@ -119,7 +119,8 @@ class WordLevel : public Model {
     } else if (unk_) {
       out->push_back({*unk_, sp});
     } else {
-      throw InvalidArgument("WordLevel: '" + std::string(text) + "' is not in the vocabulary and "
+      throw InvalidArgument("WordLevel: '" + std::string(text) +
+                            "' is not in the vocabulary and "
                             "the model has no unk_token");
     }
   }
@@ -150,8 +151,7 @@ std::unique_ptr<Model> make_wordpiece(const json& j, ModelData* data, const std:
   read_vocab(j, data, path, &map, &itos);
   std::string unk = opt_string(j, "unk_token", path, "[UNK]");
   auto it = map.find(std::string_view(unk));
-  if (it == map.end())
-    bad(path + ".unk_token", "token '" + unk + "' is not in " + path + ".vocab");
+  if (it == map.end()) bad(path + ".unk_token", "token '" + unk + "' is not in " + path + ".vocab");
   int32_t unk_id = it->second;
   size_t max_chars = 100;
   if (j.contains("max_input_chars_per_word") && j["max_input_chars_per_word"].is_number_unsigned())
@@ -199,7 +199,8 @@ std::unique_ptr<Model> make_model(const json& j, ModelData* data, const std::str
   if (type == "WordPiece") return make_wordpiece(j, data, path);
   if (type == "WordLevel") return make_wordlevel(j, data, path);
   if (type == "Unigram") return make_unigram(j, path);
-  bad(path + ".type", "unknown model type '" + type + "' (expected BPE, WordPiece, Unigram or WordLevel)");
+  bad(path + ".type",
+      "unknown model type '" + type + "' (expected BPE, WordPiece, Unigram or WordLevel)");
 }
 
 }  // namespace deepfuse::tok

@@ -5,7 +5,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -15,12 +14,71 @@ namespace deepfuse::tok {
 
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept {
-    // FNV-1a over 8-byte words would be faster; std::hash is fine and well distributed.
-    return std::hash<std::string_view>{}(s);
-  }
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
-using VocabMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+
+// token -> id with open addressing over a flat entry array: one probe sequence of 8-byte slots
+// (hash tag + index) instead of unordered_map's node chasing; loading a 128k vocabulary and
+// resolving 280k merges is dominated by these lookups. The interface is the subset of
+// std::unordered_map the models use (`find(...) == end()`, `it->second`).
+class VocabMap {
+ public:
+  using Entry = std::pair<std::string, int32_t>;
+  void reserve(size_t n) {
+    entries_.reserve(n);
+    rehash(n * 2 + 16);
+  }
+  const Entry* find(std::string_view key) const {
+    if (slots_.empty()) return nullptr;
+    uint64_t h = StringHash{}(key);
+    uint32_t tag = static_cast<uint32_t>(h >> 32) | 1u;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      uint64_t sl = slots_[i];
+      if (sl == 0) return nullptr;
+      if (static_cast<uint32_t>(sl >> 32) == tag) {
+        const Entry& e = entries_[static_cast<uint32_t>(sl) - 1];
+        if (e.first == key) return &e;
+      }
+    }
+  }
+  const Entry* end() const { return nullptr; }
+  size_t size() const { return entries_.size(); }
+  void insert_or_assign(std::string key, int32_t id) {
+    if (const Entry* e = find(key)) {
+      const_cast<Entry*>(e)->second = id;
+      return;
+    }
+    if ((entries_.size() + 1) * 2 > slots_.size()) rehash(slots_.size() * 2 + 16);
+    entries_.emplace_back(std::move(key), id);
+    place(entries_.size() - 1);
+  }
+  void emplace(std::string key, int32_t id) {
+    if (find(key)) return;
+    if ((entries_.size() + 1) * 2 > slots_.size()) rehash(slots_.size() * 2 + 16);
+    entries_.emplace_back(std::move(key), id);
+    place(entries_.size() - 1);
+  }
+
+ private:
+  void place(size_t idx) {
+    uint64_t h = StringHash{}(entries_[idx].first);
+    uint32_t tag = static_cast<uint32_t>(h >> 32) | 1u;
+    size_t i = h & mask_;
+    while (slots_[i] != 0) i = (i + 1) & mask_;
+    slots_[i] = (static_cast<uint64_t>(tag) << 32) | static_cast<uint32_t>(idx + 1);
+  }
+  void rehash(size_t want) {
+    size_t cap = 16;
+    while (cap < want) cap <<= 1;
+    if (cap <= slots_.size()) return;
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    for (size_t i = 0; i < entries_.size(); ++i) place(i);
+  }
+  std::vector<Entry> entries_;
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+};
 
 // Pre-parsed pieces of the "model" object (see fast_json.h); empty optionals = parse from JSON.
 struct ModelData {

@@ -43,7 +43,8 @@ class NormalizedString {
   void append(std::string_view p);
   // Replaces every (non-overlapping, left to right) byte range in `ranges` by `content`; the new
   // bytes take the span of the replaced range.
-  void replace_ranges(const std::vector<std::pair<size_t, size_t>>& ranges, std::string_view content);
+  void replace_ranges(const std::vector<std::pair<size_t, size_t>>& ranges,
+                      std::string_view content);
   // Removes leading/trailing whitespace characters.
   void strip(bool left, bool right);
 
@@ -70,7 +71,8 @@ void NormalizedString::map_chars(F&& f) {
     size_t before = out.size();
     f(c, &out);
     size_t added = out.size() - before;
-    if (!changed && (added != static_cast<size_t>(len) || out.compare(before, added, s_, i, len) != 0))
+    if (!changed &&
+        (added != static_cast<size_t>(len) || out.compare(before, added, s_, i, len) != 0))
       changed = true;
     Span sp = char_span(i, i + len);
     for (size_t k = 0; k < added; ++k) al.push_back(sp);

@@ -178,8 +178,8 @@ std::unique_ptr<Normalizer> make_normalizer(const json& j, const std::string& pa
     bool strip = lower;
     if (it != j.end() && !it->is_null()) strip = opt_bool(j, "strip_accents", path, lower);
     return std::make_unique<BertNormalizer>(opt_bool(j, "clean_text", path, true),
-                                            opt_bool(j, "handle_chinese_chars", path, true),
-                                            strip, lower);
+                                            opt_bool(j, "handle_chinese_chars", path, true), strip,
+                                            lower);
   }
   if (type == "Precompiled") {
     const json& m = field(j, "precompiled_charsmap", path);
@@ -201,7 +201,8 @@ std::unique_ptr<Normalizer> make_normalizer(const json& j, const std::string& pa
     return std::make_unique<SequenceNorm>(std::move(v));
   }
   if (type == "ByteLevel")
-    throw Unsupported(path + ".type: normalizer 'ByteLevel' is not supported (expected NFC, NFD, "
+    throw Unsupported(path +
+                      ".type: normalizer 'ByteLevel' is not supported (expected NFC, NFD, "
                       "NFKC, NFKD, Lowercase, StripAccents, Strip, Replace, Prepend, "
                       "BertNormalizer, Precompiled or Sequence)");
   bad(path + ".type", "unknown normalizer type '" + type +

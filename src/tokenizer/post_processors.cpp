@@ -108,14 +108,16 @@ void trim_offsets(Seq* s, bool add_prefix_space) {
     size_t lead = 0, trail = 0;
     while (t.compare(lead * 2, 2, kG) == 0 && (lead + 1) * 2 <= t.size()) ++lead;
     if (lead * 2 < t.size())
-      while (t.size() >= (trail + 1) * 2 && t.compare(t.size() - (trail + 1) * 2, 2, kG) == 0) ++trail;
+      while (t.size() >= (trail + 1) * 2 && t.compare(t.size() - (trail + 1) * 2, 2, kG) == 0)
+        ++trail;
     auto& o = s->offsets[i];
     if (lead > 0) {
       bool is_first = i == 0 || o.first == 0;
       if (is_first && add_prefix_space && lead == 1) lead = 0;
       o.first = std::min<uint32_t>(o.first + static_cast<uint32_t>(lead), o.second);
     }
-    if (trail > 0 && o.second >= trail) o.second = std::max<uint32_t>(o.second - static_cast<uint32_t>(trail), o.first);
+    if (trail > 0 && o.second >= trail)
+      o.second = std::max<uint32_t>(o.second - static_cast<uint32_t>(trail), o.first);
   }
 }
 
@@ -176,12 +178,12 @@ std::vector<Template::Piece> read_template(const json& j, const std::string& pat
     const json& e = j[i];
     if (e.is_object() && e.contains("SpecialToken")) {
       const json& s = e["SpecialToken"];
-      v.push_back({true, get_string(s, "id", p + ".SpecialToken"),
-                   s.value("type_id", 0)});
+      v.push_back({true, get_string(s, "id", p + ".SpecialToken"), s.value("type_id", 0)});
     } else if (e.is_object() && e.contains("Sequence")) {
       const json& s = e["Sequence"];
       std::string id = get_string(s, "id", p + ".Sequence");
-      if (id != "A" && id != "B") bad(p + ".Sequence.id", "expected \"A\" or \"B\", got '" + id + "'");
+      if (id != "A" && id != "B")
+        bad(p + ".Sequence.id", "expected \"A\" or \"B\", got '" + id + "'");
       v.push_back({false, id, s.value("type_id", 0)});
     } else {
       bad(p, "expected {\"SpecialToken\": ...} or {\"Sequence\": ...}");

@@ -44,7 +44,8 @@ void char_matches(const std::string& t, Pred&& pred, Matches* m) {
 class ByteLevelPre : public PreTokenizer {
  public:
   ByteLevelPre(bool prefix, bool use_regex)
-      : prefix_(prefix), re_(use_regex ? std::make_unique<Regex>(kGpt2Pattern, "ByteLevel") : nullptr) {}
+      : prefix_(prefix),
+        re_(use_regex ? std::make_unique<Regex>(kGpt2Pattern, "ByteLevel") : nullptr) {}
   void pre_tokenize(std::vector<Split>* splits) const override {
     for_each_split(splits, [&](Split& s, std::vector<Split>* out) {
       if (prefix_ && (s.ns.empty() || s.ns.str()[0] != ' ')) s.ns.prepend(" ");
@@ -140,12 +141,14 @@ class BertPre : public PreTokenizer {
     Matches m;
     for_each_split(splits, [&](Split& s, std::vector<Split>* out) {
       m.clear();
-      char_matches(s.ns.str(), [](char32_t c) { return is_whitespace(c); }, &m);
+      char_matches(
+          s.ns.str(), [](char32_t c) { return is_whitespace(c); }, &m);
       std::vector<Split> words;
       split_by_matches(s, m, SplitBehavior::Removed, false, &words);
       for (auto& w : words) {
         m.clear();
-        char_matches(w.ns.str(), [](char32_t c) { return is_bert_punctuation(c); }, &m);
+        char_matches(
+            w.ns.str(), [](char32_t c) { return is_bert_punctuation(c); }, &m);
         split_by_matches(w, m, SplitBehavior::Isolated, false, out);
       }
     });
@@ -166,8 +169,8 @@ class MetaspacePre : public PreTokenizer {
         if (t[i] == ' ') m.emplace_back(i, i + 1);
       if (!m.empty()) s.ns.replace_ranges(m, rep_);
       bool starts = s.ns.str().compare(0, rep_.size(), rep_) == 0;
-      if (!starts && (scheme_ == Scheme::Always ||
-                      (scheme_ == Scheme::First && s.ns.original_begin() == 0)))
+      if (!starts &&
+          (scheme_ == Scheme::Always || (scheme_ == Scheme::First && s.ns.original_begin() == 0)))
         s.ns.prepend(rep_);
       if (!split_) {
         out->push_back(std::move(s));
@@ -226,9 +229,9 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::strin
     } else {
       bad(path + ".pattern", "expected {\"String\": ...} or {\"Regex\": ...}");
     }
-    return std::make_unique<SplitPre>(lit, std::move(re),
-                                      parse_behavior(field(j, "behavior", path), path + ".behavior"),
-                                      opt_bool(j, "invert", path, false));
+    return std::make_unique<SplitPre>(
+        lit, std::move(re), parse_behavior(field(j, "behavior", path), path + ".behavior"),
+        opt_bool(j, "invert", path, false));
   }
   if (type == "Digits") {
     bool individual = opt_bool(j, "individual_digits", path, false);
@@ -248,7 +251,8 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::strin
       else if (s == "never")
         scheme = MetaspacePre::Scheme::Never;
       else
-        bad(path + ".prepend_scheme", "unknown value '" + s + "' (expected first, always or never)");
+        bad(path + ".prepend_scheme",
+            "unknown value '" + s + "' (expected first, always or never)");
     } else if (j.contains("add_prefix_space")) {
       scheme = opt_bool(j, "add_prefix_space", path, true) ? MetaspacePre::Scheme::Always
                                                            : MetaspacePre::Scheme::Never;

@@ -40,13 +40,16 @@ Regex::Regex(const std::string& pattern, const std::string& where) : pattern_(pa
     PCRE2_UCHAR buf[256];
     pcre2_get_error_message(err, buf, sizeof(buf));
     throw FormatError(where + ": regex does not compile at offset " + std::to_string(erroff) +
-                      ": " + reinterpret_cast<char*>(buf) + " (expected a valid Oniguruma-style "
+                      ": " + reinterpret_cast<char*>(buf) +
+                      " (expected a valid Oniguruma-style "
                       "pattern)");
   }
   jit_ = pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE) == 0;
 }
 
-Regex::~Regex() { pcre2_code_free(code_); }
+Regex::~Regex() {
+  pcre2_code_free(code_);
+}
 
 void Regex::find_all(std::string_view s, std::vector<std::pair<size_t, size_t>>* out) const {
   auto& st = tls();

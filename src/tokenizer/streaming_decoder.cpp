@@ -43,7 +43,8 @@ std::string StreamingDecoder::flush() {
   std::string new_text = tok_->decode(window, skip_special_);
   prefix_offset_ = read_offset_;
   read_offset_ = ids_.size();
-  if (new_text.size() > prefix_text.size() && new_text.compare(0, prefix_text.size(), prefix_text) == 0)
+  if (new_text.size() > prefix_text.size() &&
+      new_text.compare(0, prefix_text.size(), prefix_text) == 0)
     return new_text.substr(prefix_text.size());
   return {};
 }

@@ -119,8 +119,8 @@ std::string TokenizerImpl::decode(const std::vector<int32_t>& ids, bool skip_spe
       continue;
     }
     const std::string* t = model->id_to_token(id);
-    if (!t || (t->empty() && static_cast<size_t>(id) < model->vocab_size() &&
-               !model->token_to_id("")))
+    if (!t ||
+        (t->empty() && static_cast<size_t>(id) < model->vocab_size() && !model->token_to_id("")))
       continue;  // HF skips ids it has no token for
     toks.push_back(*t);
   }
@@ -137,8 +137,8 @@ std::string TokenizerImpl::decode(const std::vector<int32_t>& ids, bool skip_spe
   if (config.clean_up_tokenization_spaces) {
     // transformers' clean_up_tokenization.
     static const std::pair<const char*, const char*> kRules[] = {
-        {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-        {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
     for (auto& [from, to] : kRules) {
       std::string out;
       size_t pos = 0, f, fl = std::strlen(from);
@@ -197,9 +197,9 @@ std::unique_ptr<TokenizerImpl> build_impl(const nlohmann::json& root, ModelData*
           const int64_t model_size = static_cast<int64_t>(impl->model->token_count());
           int64_t max_added = -1;
           for (const auto& prev : added) max_added = std::max<int64_t>(max_added, prev.id);
-          a.id = static_cast<int32_t>(max_added < 0 ? model_size
+          a.id = static_cast<int32_t>(max_added < 0                                  ? model_size
                                       : (max_added >= model_size || model_size == 0) ? max_added + 1
-                                                                                      : model_size);
+                                                                                     : model_size);
         }
         bool dup = false;
         for (const auto& prev : added) dup |= prev.content == a.content;
@@ -271,10 +271,9 @@ Encoding Tokenizer::encode_pair(std::string_view a, std::string_view b,
 std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& texts,
                                               const BatchEncodeOptions& opt) const {
   std::vector<Encoding> out(texts.size());
-  size_t specials = opt.add_special_tokens ? impl_->post_processor
-                                                 ? impl_->post_processor->added_tokens(false)
-                                                 : 0
-                                           : 0;
+  size_t specials = opt.add_special_tokens
+                        ? impl_->post_processor ? impl_->post_processor->added_tokens(false) : 0
+                        : 0;
   if (opt.truncation.max_length > 0 && opt.truncation.max_length < specials)
     throw InvalidArgument("truncation max_length " + std::to_string(opt.truncation.max_length) +
                           " is smaller than the " + std::to_string(specials) +
@@ -309,9 +308,10 @@ std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& te
       for (int64_t i = b; i < e; ++i) one(static_cast<size_t>(i));
     });
   } else {
-    ThreadPool::global().parallel_for(static_cast<int64_t>(texts.size()), 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) one(static_cast<size_t>(i));
-    });
+    ThreadPool::global().parallel_for(static_cast<int64_t>(texts.size()), 1,
+                                      [&](int64_t b, int64_t e) {
+                                        for (int64_t i = b; i < e; ++i) one(static_cast<size_t>(i));
+                                      });
   }
   // Padding.
   const auto& pad = opt.padding;
@@ -360,7 +360,9 @@ std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
   return *t;
 }
 
-size_t Tokenizer::vocab_size() const { return impl_->vocab_size(); }
+size_t Tokenizer::vocab_size() const {
+  return impl_->vocab_size();
+}
 
 bool Tokenizer::is_special_token(int32_t id) const {
   const tok::AddedToken* a = impl_->added.by_id(id);
@@ -371,11 +373,21 @@ size_t Tokenizer::num_special_tokens_to_add(bool pair) const {
   return impl_->post_processor ? impl_->post_processor->added_tokens(pair) : 0;
 }
 
-std::optional<int32_t> Tokenizer::bos_token_id() const { return impl_->bos_id; }
-std::optional<int32_t> Tokenizer::eos_token_id() const { return impl_->eos_id; }
-std::optional<int32_t> Tokenizer::pad_token_id() const { return impl_->pad_id; }
-std::optional<int32_t> Tokenizer::unk_token_id() const { return impl_->unk_id; }
-const TokenizerConfig& Tokenizer::config() const { return impl_->config; }
+std::optional<int32_t> Tokenizer::bos_token_id() const {
+  return impl_->bos_id;
+}
+std::optional<int32_t> Tokenizer::eos_token_id() const {
+  return impl_->eos_id;
+}
+std::optional<int32_t> Tokenizer::pad_token_id() const {
+  return impl_->pad_id;
+}
+std::optional<int32_t> Tokenizer::unk_token_id() const {
+  return impl_->unk_id;
+}
+const TokenizerConfig& Tokenizer::config() const {
+  return impl_->config;
+}
 
 std::vector<std::pair<uint32_t, uint32_t>> byte_to_char_offsets(
     std::string_view text, const std::vector<std::pair<uint32_t, uint32_t>>& offsets) {

@@ -21,7 +21,7 @@ struct TokenizerImpl : public TokenLookup {
   std::unique_ptr<PostProcessor> post_processor;
   std::unique_ptr<Decoder> decoder;
   AddedVocabulary added;
-  bool byte_level = false;        // the pre-tokenizer maps bytes to GPT-2 unicode
+  bool byte_level = false;         // the pre-tokenizer maps bytes to GPT-2 unicode
   bool post_needs_tokens = false;  // ByteLevel offset trimming looks at token strings
   TokenizerConfig config;
   std::optional<int32_t> bos_id, eos_id, pad_id, unk_id;

@@ -92,8 +92,8 @@ std::string sanitize_utf8(std::string_view s) {
 
 bool is_whitespace(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 static utf8proc_category_t cat(char32_t c) {
@@ -141,7 +141,9 @@ bool is_chinese_char(char32_t c) {
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-bool is_combining_mark(char32_t c) { return c >= 0x300 && cat(c) == UTF8PROC_CATEGORY_MN; }
+bool is_combining_mark(char32_t c) {
+  return c >= 0x300 && cat(c) == UTF8PROC_CATEGORY_MN;
+}
 
 void append_lowercase(std::string* out, char32_t c) {
   if (c < 0x80) {
@@ -172,16 +174,25 @@ std::string normalize_utf8(std::string_view s, NormForm form) {
   if (ascii) return std::string(s);
   int opts = UTF8PROC_STABLE;
   switch (form) {
-    case NormForm::NFC: opts |= UTF8PROC_COMPOSE; break;
-    case NormForm::NFD: opts |= UTF8PROC_DECOMPOSE; break;
-    case NormForm::NFKC: opts |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-    case NormForm::NFKD: opts |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+    case NormForm::NFC:
+      opts |= UTF8PROC_COMPOSE;
+      break;
+    case NormForm::NFD:
+      opts |= UTF8PROC_DECOMPOSE;
+      break;
+    case NormForm::NFKC:
+      opts |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+      break;
+    case NormForm::NFKD:
+      opts |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+      break;
   }
   utf8proc_uint8_t* out = nullptr;
   utf8proc_ssize_t r = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
                                     static_cast<utf8proc_ssize_t>(s.size()), &out,
                                     static_cast<utf8proc_option_t>(opts));
-  if (r < 0) throw InternalError(std::string("utf8proc normalization failed: ") + utf8proc_errmsg(r));
+  if (r < 0)
+    throw InternalError(std::string("utf8proc normalization failed: ") + utf8proc_errmsg(r));
   std::string res(reinterpret_cast<char*>(out), static_cast<size_t>(r));
   std::free(out);
   return res;

@@ -49,12 +49,16 @@ bool is_valid_utf8(std::string_view s);
 // rule, which is also what Node's Buffer.toString and a JS TextDecoder do).
 std::string sanitize_utf8(std::string_view s);
 // Lossy decode of raw bytes as Rust's String::from_utf8_lossy does (same maximal-subpart rule).
-inline std::string from_utf8_lossy(std::string_view s) { return sanitize_utf8(s); }
+inline std::string from_utf8_lossy(std::string_view s) {
+  return sanitize_utf8(s);
+}
 
-bool is_whitespace(char32_t c);   // Rust char::is_whitespace (White_Space)
-bool is_numeric(char32_t c);      // Rust char::is_numeric (Nd | Nl | No)
-bool is_alphabetic(char32_t c);   // approx. Alphabetic: L* | Nl | Other_Alphabetic marks (Mn/Mc)
-inline bool is_alphanumeric(char32_t c) { return is_alphabetic(c) || is_numeric(c); }
+bool is_whitespace(char32_t c);  // Rust char::is_whitespace (White_Space)
+bool is_numeric(char32_t c);     // Rust char::is_numeric (Nd | Nl | No)
+bool is_alphabetic(char32_t c);  // approx. Alphabetic: L* | Nl | Other_Alphabetic marks (Mn/Mc)
+inline bool is_alphanumeric(char32_t c) {
+  return is_alphabetic(c) || is_numeric(c);
+}
 bool is_bert_punctuation(char32_t c);  // ASCII symbols or Unicode P*
 bool is_bert_whitespace(char32_t c);   // \t \n \r space or Zs
 bool is_bert_control(char32_t c);      // C* except \t \n \r

@@ -99,8 +99,9 @@ class Unigram : public Model {
         }
       }
       if (!unk_)
-        throw InvalidArgument("Unigram: text contains characters outside the vocabulary and the "
-                              "model has no unk_id");
+        throw InvalidArgument(
+            "Unigram: text contains characters outside the vocabulary and the "
+            "model has no unk_id");
       out->push_back({*unk_, sp});
     }
   }
@@ -147,7 +148,8 @@ std::unique_ptr<Model> make_unigram(const json& j, const std::string& path) {
                                 std::to_string(pieces.size()) + ")");
     unk = static_cast<int32_t>(u);
   }
-  return std::make_unique<Unigram>(std::move(pieces), unk, opt_bool(j, "byte_fallback", path, false));
+  return std::make_unique<Unigram>(std::move(pieces), unk,
+                                   opt_bool(j, "byte_fallback", path, false));
 }
 
 }  // namespace deepfuse::tok

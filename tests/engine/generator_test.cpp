@@ -161,7 +161,7 @@ TEST(Generator, EosListMinNewTokensAndLengths) {
   const size_t first =
       static_cast<size_t>(std::find(base.ids.begin(), base.ids.end(), t) - base.ids.begin());
   auto r = req({2, 3}, 30, false, 0);
-  r.config.eos_token_id = std::vector<int32_t>{0, t};
+  r.config.eos_token_id = std::vector<int32_t>{t};
   auto res = g.generate(r);
   EXPECT_EQ(res.finish_reason, "stop");
   EXPECT_EQ(res.ids, std::vector<int32_t>(base.ids.begin(), base.ids.begin() + first + 1));

@@ -57,8 +57,8 @@ double magnitude(const Problem& p, int64_t i, int64_t j) {
 }
 
 const std::vector<std::tuple<int64_t, int64_t, int64_t>> kSizes = {
-    {1, 1, 1},    {1, 17, 5},    {3, 33, 7},     {5, 100, 13},  {4, 64, 8},
-    {9, 1000, 37}, {1, 4864, 11}, {130, 1030, 9}, {2, 2049, 6},  {7, 31, 3}};
+    {1, 1, 1},     {1, 17, 5},    {3, 33, 7},     {5, 100, 13}, {4, 64, 8},
+    {9, 1000, 37}, {1, 4864, 11}, {130, 1030, 9}, {2, 2049, 6}, {7, 31, 3}};
 
 class GemmPathTest : public ::testing::TestWithParam<std::tuple<GemmPath, DType>> {};
 
@@ -101,14 +101,14 @@ TEST_P(GemmPathTest, BatchAndThreadInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllPaths, GemmPathTest,
-    ::testing::Combine(::testing::Values(GemmPath::Avx2, GemmPath::Avx512, GemmPath::Avx512Bf16),
-                       ::testing::Values(DType::F32, DType::F16, DType::BF16)),
-    [](const auto& info) {
-      return std::string(gemm_path_name(std::get<0>(info.param))) + "_" +
-             dtype_name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(AllPaths, GemmPathTest,
+                         ::testing::Combine(::testing::Values(GemmPath::Avx2, GemmPath::Avx512,
+                                                              GemmPath::Avx512Bf16),
+                                            ::testing::Values(DType::F32, DType::F16, DType::BF16)),
+                         [](const auto& info) {
+                           return std::string(gemm_path_name(std::get<0>(info.param))) + "_" +
+                                  dtype_name(std::get<1>(info.param));
+                         });
 
 TEST(GemmReference, MatchesDoublePrecisionDefinition) {
   for (DType dt : {DType::F32, DType::F16, DType::BF16}) {

@@ -31,12 +31,16 @@ std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.f) {
 
 double act_ref(double x, Activation a) {
   switch (a) {
-    case Activation::SiLU: return x / (1 + std::exp(-x));
-    case Activation::GELU: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case Activation::SiLU:
+      return x / (1 + std::exp(-x));
+    case Activation::GELU:
+      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
     case Activation::GELUTanh:
       return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    case Activation::ReLU: return x > 0 ? x : 0;
-    case Activation::GELUQuick: return x / (1 + std::exp(-1.702 * x));
+    case Activation::ReLU:
+      return x > 0 ? x : 0;
+    case Activation::GELUQuick:
+      return x / (1 + std::exp(-1.702 * x));
   }
   return 0;
 }
@@ -75,7 +79,8 @@ TEST(VecKernels, NormsMatchDefinition) {
         const double linv = 1 / std::sqrt(var / d + 1e-5);
         for (int64_t i = 0; i < d; ++i) {
           const double want = x[r * d + i] * inv * w[i];
-          ASSERT_NEAR(y[r * d + i], want, 2e-6 * (std::fabs(w[i]) * inv * 3 + 1e-3)) << isa_name(isa);
+          ASSERT_NEAR(y[r * d + i], want, 2e-6 * (std::fabs(w[i]) * inv * 3 + 1e-3))
+              << isa_name(isa);
           const double lwant = (x[r * d + i] - mean) * linv * w[i] + b[i];
           ASSERT_NEAR(z[r * d + i], lwant, 2e-5 * (std::fabs(w[i]) * 3 + 1)) << isa_name(isa);
         }
@@ -107,7 +112,8 @@ TEST(VecKernels, ActivationsMatchDefinition) {
         // The absolute term covers f32 cancellation in 1 + erf(x) for x << 0, which torch's
         // f32 GELU has too.
         const double tol = 4e-6 * std::fabs(want) + 1.5e-7 * std::fabs(x[i]) + 1e-7;
-        ASSERT_NEAR(y[i], want, tol) << isa_name(isa) << " act " << static_cast<int>(a) << " x=" << x[i];
+        ASSERT_NEAR(y[i], want, tol)
+            << isa_name(isa) << " act " << static_cast<int>(a) << " x=" << x[i];
         ASSERT_NEAR(m[i], want * up[i], tol * std::fabs(up[i]) + 1e-7);
       }
     }

@@ -33,7 +33,7 @@ TEST(RopeFrequencies, DefaultKnownValues) {
   const RopeFrequencies t = rope_frequencies(c);
   ASSERT_EQ(t.inv_freq.size(), 32u);
   EXPECT_FLOAT_EQ(t.inv_freq[0], 1.0f);
-  EXPECT_NEAR(t.inv_freq[1], 0.7498942093324559, 1e-7);  // 10000^(-2/64)
+  EXPECT_NEAR(t.inv_freq[1], 0.7498942093324559, 1e-7);      // 10000^(-2/64)
   EXPECT_NEAR(t.inv_freq[31], 1.333521432163324e-4, 1e-10);  // 10000^(-62/64)
   EXPECT_EQ(t.attention_scaling, 1.f);
   expect_rel(t.inv_freq, default_inv(10000, 64));
@@ -101,7 +101,9 @@ TEST(RopeFrequencies, Llama3) {
 // transformers' _compute_yarn_parameters in double.
 std::vector<double> yarn_ref(double theta, int dim, double factor, double orig, double beta_fast,
                              double beta_slow) {
-  auto corr = [&](double r) { return dim * std::log(orig / (r * 2 * M_PI)) / (2 * std::log(theta)); };
+  auto corr = [&](double r) {
+    return dim * std::log(orig / (r * 2 * M_PI)) / (2 * std::log(theta));
+  };
   double low = std::max(std::floor(corr(beta_fast)), 0.0);
   double high = std::min(std::ceil(corr(beta_slow)), double(dim - 1));
   if (low == high) high += 0.001;
@@ -138,10 +140,11 @@ TEST(RopeFrequencies, YarnDeepSeekV2Lite) {
 }
 
 TEST(RopeFrequencies, YarnQwenStyleAttentionFactor) {
-  const json cfg = {{"max_position_embeddings", 32768},
-                    {"rope_theta", 1000000.0},
-                    {"rope_parameters",
-                     {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32768}}}};
+  const json cfg = {
+      {"max_position_embeddings", 32768},
+      {"rope_theta", 1000000.0},
+      {"rope_parameters",
+       {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32768}}}};
   const RopeConfig c = rope_config_from_json(cfg, 128);
   const RopeFrequencies t = rope_frequencies(c);
   EXPECT_NEAR(t.attention_scaling, 0.1 * std::log(4.0) + 1, 1e-7);
@@ -174,7 +177,8 @@ TEST(RopeConfigJson, BothDialects) {
   const RopeFrequencies a = rope_frequencies(rope_config_from_json(hub, 128));
   const RopeFrequencies b = rope_frequencies(rope_config_from_json(v5, 128));
   EXPECT_EQ(a.inv_freq, b.inv_freq);
-  const RopeConfig none = rope_config_from_json({{"rope_scaling", nullptr}, {"partial_rotary_factor", 0.25}}, 64);
+  const RopeConfig none =
+      rope_config_from_json({{"rope_scaling", nullptr}, {"partial_rotary_factor", 0.25}}, 64);
   EXPECT_EQ(none.type, RopeType::Default);
   EXPECT_EQ(none.rot_dim(), 16);
   EXPECT_EQ(none.theta, 10000.0);

@@ -37,7 +37,8 @@ TEST(Linear, MatchesDefinitionWithBiasAndLeadingDims) {
   const Tensor b = randn({11}, 3).to(DType::BF16);
   const Tensor y = linear(x, w, &b);
   ASSERT_EQ(y.shape(), Shape({2, 3, 11}));
-  const auto xv = x.to_f32_vector(), wv = w.to_f32_vector(), bv = b.to_f32_vector(), yv = y.to_f32_vector();
+  const auto xv = x.to_f32_vector(), wv = w.to_f32_vector(), bv = b.to_f32_vector(),
+             yv = y.to_f32_vector();
   for (int i = 0; i < 6; ++i)
     for (int j = 0; j < 11; ++j) {
       double s = bv[j];
@@ -86,7 +87,10 @@ TEST(Embedding, GathersAndConverts) {
   const int ids[] = {3, 0, 9, 3};
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 6; ++j) EXPECT_EQ(ev[i * 6 + j], tv[ids[i] * 6 + j]);
-  EXPECT_NE(error_of([&] { embedding(table, {1, 10}); }).find("token id 10 at index 1"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              embedding(table, {1, 10});
+            }).find("token id 10 at index 1"),
+            std::string::npos);
   EXPECT_THROW(embedding(table, {-1}), InvalidArgument);
 }
 
@@ -146,7 +150,8 @@ TEST(Activations, ParseHfNamesAndGatedMlp) {
   act_mul_fused(Tensor::from_vector(gu, {3, 80}), Activation::SiLU, fused_out);
   EXPECT_EQ(out.to_f32_vector(), fused_out.to_f32_vector());
   const auto ov = out.to_f32_vector();
-  for (int i = 0; i < 120; ++i) EXPECT_NEAR(ov[i], gv[i] / (1 + std::exp(-double(gv[i]))) * uv[i], 1e-5);
+  for (int i = 0; i < 120; ++i)
+    EXPECT_NEAR(ov[i], gv[i] / (1 + std::exp(-double(gv[i]))) * uv[i], 1e-5);
   Tensor g2 = g.clone();
   act_inplace(g2, Activation::ReLU);
   for (float v : g2.to_f32_vector()) EXPECT_GE(v, 0.f);
@@ -164,7 +169,8 @@ TEST(Elementwise, AddBiasScaleSoftmax) {
   const Tensor b = randn({5}, 15);
   Tensor x2 = Tensor::from_vector(xv, {2, 5});
   add_bias_inplace(x2, b);
-  for (int i = 0; i < 10; ++i) EXPECT_FLOAT_EQ(x2.to_f32_vector()[i], xv[i] + b.to_f32_vector()[i % 5]);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_FLOAT_EQ(x2.to_f32_vector()[i], xv[i] + b.to_f32_vector()[i % 5]);
   scale_inplace(x2, 2.f);
   Tensor s = randn({3, 7}, 16);
   softmax_inplace(s);

@@ -39,8 +39,8 @@ void check_step(const Case& c, KVCache& cache, ForwardBatch& b, History& hist, s
   auto kv = randv(static_cast<size_t>(n * c.kv_heads * c.hd), rng);
   auto vv = randv(static_cast<size_t>(n * c.kv_heads * c.vhd), rng);
   const Tensor q = Tensor::from_vector(qv, {n, c.heads, c.hd});
-  kv_write(Tensor::from_vector(kv, {n, c.kv_heads, c.hd}), Tensor::from_vector(vv, {n, c.kv_heads, c.vhd}),
-           b, cache, 1);
+  kv_write(Tensor::from_vector(kv, {n, c.kv_heads, c.hd}),
+           Tensor::from_vector(vv, {n, c.kv_heads, c.vhd}), b, cache, 1);
   Tensor out = Tensor::empty(DType::F32, {n, c.heads, c.vhd});
   AttentionParams p;
   p.n_kv_heads = c.kv_heads;
@@ -63,8 +63,10 @@ void check_step(const Case& c, KVCache& cache, ForwardBatch& b, History& hist, s
     const SequenceSlice& sl = b.seqs[s];
     for (int32_t i = 0; i < sl.num_tokens; ++i) {
       const int64_t t = sl.token_begin + i;
-      for (int64_t j = 0; j < c.kv_heads * c.hd; ++j) hist.k[s].push_back(rounded(kv[t * c.kv_heads * c.hd + j]));
-      for (int64_t j = 0; j < c.kv_heads * c.vhd; ++j) hist.v[s].push_back(rounded(vv[t * c.kv_heads * c.vhd + j]));
+      for (int64_t j = 0; j < c.kv_heads * c.hd; ++j)
+        hist.k[s].push_back(rounded(kv[t * c.kv_heads * c.hd + j]));
+      for (int64_t j = 0; j < c.kv_heads * c.vhd; ++j)
+        hist.v[s].push_back(rounded(vv[t * c.kv_heads * c.vhd + j]));
     }
     for (int32_t i = 0; i < sl.num_tokens; ++i) {
       const int64_t t = sl.token_begin + i;
@@ -77,7 +79,8 @@ void check_step(const Case& c, KVCache& cache, ForwardBatch& b, History& hist, s
         for (int64_t j = lo; j <= pos; ++j) {
           double d = 0;
           for (int64_t e = 0; e < c.hd; ++e)
-            d += double(qv[(t * c.heads + h) * c.hd + e]) * hist.k[s][(j * c.kv_heads + kvh) * c.hd + e];
+            d += double(qv[(t * c.heads + h) * c.hd + e]) *
+                 hist.k[s][(j * c.kv_heads + kvh) * c.hd + e];
           d *= scale;
           if (c.softcap > 0) d = c.softcap * std::tanh(d / c.softcap);
           sc.push_back(d);
@@ -133,11 +136,21 @@ void run_case(const Case& c) {
   check_step(c, cache, b3, hist, rng);
 }
 
-TEST(Attention, GqaF32Cache) { run_case({6, 2, 8, 8, 0, DType::F32, 0.f}); }
-TEST(Attention, MhaBf16Cache) { run_case({3, 3, 16, 16, 0, DType::BF16, 0.f}); }
-TEST(Attention, MqaF16CacheWithDifferentVDim) { run_case({4, 1, 12, 5, 0, DType::F16, 0.f}); }
-TEST(Attention, SlidingWindowShorterThanPrompt) { run_case({4, 2, 8, 8, 3, DType::F32, 0.f}); }
-TEST(Attention, Softcap) { run_case({2, 1, 8, 8, 0, DType::F32, 1.5f}); }
+TEST(Attention, GqaF32Cache) {
+  run_case({6, 2, 8, 8, 0, DType::F32, 0.f});
+}
+TEST(Attention, MhaBf16Cache) {
+  run_case({3, 3, 16, 16, 0, DType::BF16, 0.f});
+}
+TEST(Attention, MqaF16CacheWithDifferentVDim) {
+  run_case({4, 1, 12, 5, 0, DType::F16, 0.f});
+}
+TEST(Attention, SlidingWindowShorterThanPrompt) {
+  run_case({4, 2, 8, 8, 3, DType::F32, 0.f});
+}
+TEST(Attention, Softcap) {
+  run_case({2, 1, 8, 8, 0, DType::F32, 1.5f});
+}
 
 TEST(Attention, RejectsBadBatchesAndCaches) {
   KVCache cache({{2 * (4 + 4), DType::F32}}, 4, 2);
@@ -166,7 +179,8 @@ TEST(Attention, RejectsBadBatchesAndCaches) {
   Tensor out4 = Tensor::empty(DType::F32, {5, 4, 4});
   attention(Tensor::zeros(DType::F32, {5, 4, 4}), b, cache, 0, p, out4);
   b.seqs[0].num_tokens = 9;
-  EXPECT_THROW(attention(Tensor::zeros(DType::F32, {5, 4, 4}), b, cache, 0, p, out4), InvalidArgument);
+  EXPECT_THROW(attention(Tensor::zeros(DType::F32, {5, 4, 4}), b, cache, 0, p, out4),
+               InvalidArgument);
 }
 
 TEST(Rope, RotateHalfMatchesHfFormula) {
@@ -222,7 +236,7 @@ TEST(Rope, PartialRotaryAndOffsetLeaveOtherDimsAlone) {
   const auto xv = randv(12, rng);
   Tensor x = Tensor::from_vector(xv, {1, 1, 12});
   const RopeAngles a = rope_angles({7}, {0.3f, 0.03f});  // rot_dim 4
-  rope_inplace(x, a, false, 6);                             // dims [6, 10)
+  rope_inplace(x, a, false, 6);                          // dims [6, 10)
   const auto yv = x.to_f32_vector();
   for (int i : {0, 1, 2, 3, 4, 5, 10, 11}) EXPECT_EQ(yv[i], xv[i]);
   EXPECT_NE(yv[6], xv[6]);

@@ -114,10 +114,10 @@ TEST(EnglishAnalyzer, LuceneChain) {
   // UAX#29: numbers keep inner separators, letters join across apostrophes and colons (not
   // full stops), hyphens
   // split.
-  EXPECT_EQ(terms("IL-6 levels of 3.5 mg, 1,000 U.S.A don't"),
-            (std::vector<std::string>{"il", "6", "level", "3.5", "mg", "1,000", "u", "s", "don't"}));
-  EXPECT_EQ(terms("cells.A ratio:value"),
-            (std::vector<std::string>{"cell", "ratio:valu"}));
+  EXPECT_EQ(
+      terms("IL-6 levels of 3.5 mg, 1,000 U.S.A don't"),
+      (std::vector<std::string>{"il", "6", "level", "3.5", "mg", "1,000", "u", "s", "don't"}));
+  EXPECT_EQ(terms("cells.A ratio:value"), (std::vector<std::string>{"cell", "ratio:valu"}));
   EXPECT_EQ(terms("COVID-19 p<0.05 foo_bar"),
             (std::vector<std::string>{"covid", "19", "p", "0.05", "foo_bar"}));
   EXPECT_TRUE(terms("the of and to").empty());

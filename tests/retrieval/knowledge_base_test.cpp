@@ -309,3 +309,39 @@ TEST(KnowledgeBase, FormatVersionAndCorruptFiles) {
 
 }  // namespace
 }  // namespace deepfuse
+
+namespace deepfuse {
+namespace {
+
+// Dense search through a real encoder folder (the models module's tiny random BERT fixture).
+TEST(KnowledgeBase, DenseWithEncoderModelFolder) {
+  std::string model = test::fixture("models/enc_bert");
+  if (!std::filesystem::exists(model + "/config.json")) GTEST_SKIP() << "no enc_bert fixture";
+  KbConfig cfg;
+  cfg.embedder = model;
+  cfg.dense_index = "flat";
+  auto kb = KnowledgeBase::open(test::temp_dir("kb_bert"), cfg);
+  EXPECT_EQ(kb->stats().embedder, model);
+  EXPECT_GT(kb->stats().dim, 0);
+  kb->ingest({doc("a", "the cat sat on the mat"), doc("b", "stock prices fell sharply"),
+              doc("c", "a recipe for apple pie")});
+  SearchOptions o;
+  o.mode = SearchMode::kDense;
+  o.top_k = 3;
+  // The passage text itself as query: cosine 1 with its own vector, so it ranks first.
+  auto hits = kb->search("stock prices fell sharply", o);
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(hits[0].doc_id, "b");
+  EXPECT_NEAR(hits[0].score, 1.0, 1e-4);
+  // Reopening recreates the embedder from the stored config.
+  std::string dir = test::temp_dir("kb_bert2");
+  {
+    auto k2 = KnowledgeBase::open(dir, cfg);
+    k2->ingest({doc("x", "hello world")});
+  }
+  auto k2 = KnowledgeBase::open(dir);
+  EXPECT_EQ(k2->search("hello world", o)[0].doc_id, "x");
+}
+
+}  // namespace
+}  // namespace deepfuse

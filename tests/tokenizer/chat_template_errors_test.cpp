@@ -59,6 +59,8 @@ TEST(ChatTemplateErrors, UnsupportedConstructsAreNamed) {
   EXPECT_NE(error_of<Unsupported>("{{ messages|map(attribute='role') }}").find("generator"),
             std::string::npos);
   EXPECT_NE(error_of<Unsupported>("{{ namespace(a=1) }}").find("namespace"), std::string::npos);
+  EXPECT_NE(error_of<Unsupported>("{{ 'a'|safe + '<b>' }}").find("Markup"), std::string::npos);
+  EXPECT_EQ(render("{{ '<b>'|e|e }}{{ '<i>'|safe ~ '<u>' }}"), "&lt;b&gt;<i><u>");
   EXPECT_NE(error_of<Unsupported>("{{ 9223372036854775807 + 1 }}").find("64 bits"),
             std::string::npos);
 }

@@ -22,8 +22,8 @@ using test::load_json_fixture;
 std::string expected_decode(const Tokenizer& tok, std::string s) {
   if (!tok.config().clean_up_tokenization_spaces) return s;
   const std::pair<const char*, const char*> rules[] = {
-      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-      {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   for (auto [from, to] : rules) {
     std::string out;
     size_t pos = 0, f;
@@ -61,7 +61,8 @@ TEST_P(Parity, IdsDecodeOffsetsMatchHf) {
     Encoding e = tok->encode_full(text, false);
     auto offs = byte_to_char_offsets(clean, e.offsets);
     std::vector<std::pair<uint32_t, uint32_t>> want;
-    for (const auto& o : c["offsets"]) want.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
+    for (const auto& o : c["offsets"])
+      want.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
     EXPECT_EQ(offs, want);
   }
 }
@@ -93,12 +94,14 @@ TEST_P(Parity, RoundTripWhereLossless) {
   const std::string name = GetParam();
   if (name != "deepseek-v3" && name != "llama3" && name != "gpt2" && name != "qwen3" &&
       name != "smollm2-135m-instruct")
-    GTEST_SKIP() << name << " normalizes text (lowercase, Metaspace, ...): decode is not the inverse";
+    GTEST_SKIP() << name
+                 << " normalizes text (lowercase, Metaspace, ...): decode is not the inverse";
   auto tok = AutoTokenizer::from_pretrained(test::shared_data("tokenizers/" + name));
   for (const auto& t : load_corpus()) {
     std::string clean = tok::sanitize_utf8(t.bytes);
     if (name == "qwen3" && tok::normalize_utf8(clean, tok::NormForm::NFC) != clean) continue;
-    EXPECT_EQ(tok->decode(tok->encode(t.bytes, false), false), expected_decode(*tok, clean)) << t.name;
+    EXPECT_EQ(tok->decode(tok->encode(t.bytes, false), false), expected_decode(*tok, clean))
+        << t.name;
   }
 }
 
@@ -130,7 +133,8 @@ TEST_P(Synthetic, MatchesHf) {
               c["decoded_special_skip"].get<std::string>());
     auto offs = byte_to_char_offsets(text, tok->encode_full(text, false).offsets);
     std::vector<std::pair<uint32_t, uint32_t>> want;
-    for (const auto& o : c["offsets"]) want.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
+    for (const auto& o : c["offsets"])
+      want.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
     EXPECT_EQ(offs, want);
   }
 }
@@ -148,8 +152,10 @@ TEST(TestVectors, MatchWhereVocabularyMatches) {
   for (auto it = tv["mapping"].begin(); it != tv["mapping"].end(); ++it) {
     const std::string key = it.key(), name = it.value().get<std::string>();
     auto tok = AutoTokenizer::from_pretrained(test::shared_data("tokenizers/" + name));
-    std::string inp = test::read_text(test::shared_data("tokenizers/test-vectors/ggml-vocab-" + key + ".gguf.inp"));
-    std::string out = test::read_text(test::shared_data("tokenizers/test-vectors/ggml-vocab-" + key + ".gguf.out"));
+    std::string inp = test::read_text(
+        test::shared_data("tokenizers/test-vectors/ggml-vocab-" + key + ".gguf.inp"));
+    std::string out = test::read_text(
+        test::shared_data("tokenizers/test-vectors/ggml-vocab-" + key + ".gguf.out"));
     const std::string sep = "\n__ggml_vocab_test__\n";
     std::vector<std::string> texts;
     size_t pos = 0, f;

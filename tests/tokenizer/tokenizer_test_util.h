@@ -43,6 +43,8 @@ inline std::vector<CorpusText> load_corpus() {
   return out;
 }
 
-inline std::vector<int32_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
+inline std::vector<int32_t> ids_of(const nlohmann::json& j) {
+  return j.get<std::vector<int32_t>>();
+}
 
 }  // namespace deepfuse::test

@@ -65,16 +65,19 @@ TEST(TokenizerLoad, MalformedFilesNameTheJsonPath) {
   // Missing model.
   EXPECT_NE(expect_format_error("{\"normalizer\": null}").find("model"), std::string::npos);
   // Unknown model type.
-  EXPECT_NE(expect_format_error(edit("\"type\": \"BPE\"", "\"type\": \"Magic\"")).find("model.type"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_format_error(edit("\"type\": \"BPE\"", "\"type\": \"Magic\"")).find("model.type"),
+      std::string::npos);
   // Merges naming unknown tokens.
   std::string m = expect_format_error(edit("\"ab c\"", "\"ab zz\""));
   EXPECT_NE(m.find("model.merges[1]"), std::string::npos) << m;
   EXPECT_NE(m.find("zz"), std::string::npos) << m;
-  EXPECT_NE(expect_format_error(edit("\"a b\"", "\"ab\"")).find("model.merges[0]"), std::string::npos);
+  EXPECT_NE(expect_format_error(edit("\"a b\"", "\"ab\"")).find("model.merges[0]"),
+            std::string::npos);
   EXPECT_NE(expect_format_error(edit("\"a b\"", "17")).find("model.merges[0]"), std::string::npos);
   // Vocab ids must be integers.
-  EXPECT_NE(expect_format_error(edit("\"a\": 0", "\"a\": \"zero\"")).find("model.vocab"), std::string::npos);
+  EXPECT_NE(expect_format_error(edit("\"a\": 0", "\"a\": \"zero\"")).find("model.vocab"),
+            std::string::npos);
   // Unknown pre-tokenizer / normalizer / decoder types and bad regexes.
   EXPECT_NE(expect_format_error(edit("\"type\": \"ByteLevel\", \"add", "\"type\": \"Nope\", \"add"))
                 .find("pre_tokenizer.type"),
@@ -89,7 +92,8 @@ TEST(TokenizerLoad, MalformedFilesNameTheJsonPath) {
                                      "{\"Regex\": \"(unclosed\"}, \"content\": \"\"}"))
                 .find("normalizer.pattern.Regex"),
             std::string::npos);
-  EXPECT_NE(expect_format_error(edit("\"decoder\": {\"type\": \"ByteLevel\"}", "\"decoder\": {\"type\": 3}"))
+  EXPECT_NE(expect_format_error(
+                edit("\"decoder\": {\"type\": \"ByteLevel\"}", "\"decoder\": {\"type\": 3}"))
                 .find("decoder.type"),
             std::string::npos);
   EXPECT_NE(expect_format_error(edit("\"id\": 5,", "\"id\": -5,")).find("added_tokens[0].id"),
@@ -110,7 +114,8 @@ TEST(TokenizerLoad, LegacyGpt2FilesMatchTokenizerJson) {
   auto ref = test::load_json_fixture("tokenizer/ref_gpt2.json");
   auto corpus = test::load_corpus();
   for (size_t i = 0; i < corpus.size(); ++i) {
-    EXPECT_EQ(legacy->encode(corpus[i].bytes, false), test::ids_of(ref["cases"][i]["ids"])) << corpus[i].name;
+    EXPECT_EQ(legacy->encode(corpus[i].bytes, false), test::ids_of(ref["cases"][i]["ids"]))
+        << corpus[i].name;
     EXPECT_EQ(legacy->encode(corpus[i].bytes, true), test::ids_of(ref["cases"][i]["ids_special"]));
   }
   EXPECT_EQ(legacy->eos_token_id(), 50256);
@@ -120,7 +125,8 @@ TEST(TokenizerLoad, LegacyBertVocabTxt) {
   // bert-base-uncased-minilm also ships vocab.txt: the legacy path must equal tokenizer.json.
   std::string d = test::temp_dir("tok_bert_legacy");
   for (const char* f : {"vocab.txt", "tokenizer_config.json"})
-    fs::copy_file(test::shared_data(std::string("tokenizers/bert-base-uncased-minilm/") + f), fs::path(d) / f);
+    fs::copy_file(test::shared_data(std::string("tokenizers/bert-base-uncased-minilm/") + f),
+                  fs::path(d) / f);
   auto legacy = AutoTokenizer::from_pretrained(d);
   auto ref = test::load_json_fixture("tokenizer/ref_bert-base-uncased-minilm.json");
   auto corpus = test::load_corpus();
@@ -144,7 +150,8 @@ TEST(TokenizerConfig, SpecialTokensAndTemplates) {
   EXPECT_EQ(qwen->num_special_tokens_to_add(), 0u);
   EXPECT_EQ(qwen->token_to_id("<|im_start|>"), 151644);
   EXPECT_TRUE(qwen->eos_token_id().has_value());
-  auto bert = AutoTokenizer::from_pretrained(test::shared_data("tokenizers/bert-base-uncased-minilm"));
+  auto bert =
+      AutoTokenizer::from_pretrained(test::shared_data("tokenizers/bert-base-uncased-minilm"));
   EXPECT_EQ(bert->num_special_tokens_to_add(false), 2u);
   EXPECT_EQ(bert->num_special_tokens_to_add(true), 3u);
   Encoding p = bert->encode_pair("hello", "world", true);
@@ -166,8 +173,10 @@ TEST(TokenizerConfig, SpecialTokensAndTemplates) {
 }
 
 TEST(TokenizerBatch, TruncationAndPadding) {
-  auto bert = AutoTokenizer::from_pretrained(test::shared_data("tokenizers/bert-base-uncased-minilm"));
-  std::vector<std::string> texts = {"hello world", "the quick brown fox jumps over the lazy dog", ""};
+  auto bert =
+      AutoTokenizer::from_pretrained(test::shared_data("tokenizers/bert-base-uncased-minilm"));
+  std::vector<std::string> texts = {"hello world", "the quick brown fox jumps over the lazy dog",
+                                    ""};
   BatchEncodeOptions o;
   o.truncation.max_length = 6;
   o.padding.strategy = PaddingOptions::Strategy::Longest;
@@ -241,7 +250,8 @@ TEST(TokenizeCli, TokenizeDetokenizeAndErrors) {
   nlohmann::json want2 = {{"ids", tok->encode("你好")}};
   EXPECT_EQ(r.out, want1.dump() + "\n" + want2.dump() + "\n");
   // --jsonl keeps newlines inside a text; --offsets adds code-point spans.
-  r = test::run_cli({"tokenize", "--model", model, "--jsonl", "--offsets"}, "{\"text\": \"a\\nb é\"}\n");
+  r = test::run_cli({"tokenize", "--model", model, "--jsonl", "--offsets"},
+                    "{\"text\": \"a\\nb é\"}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["ids"].get<std::vector<int32_t>>(), tok->encode("a\nb é"));

@@ -19,12 +19,16 @@ const fs = require('fs');
   const tok = Tokenizer.fromString(json);
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   let tokens = 0;
   for (let i = 0; i < lines.length; i += 256) {
     const encs = await tok.encodeBatch(lines.slice(i, i + 256), {addSpecialTokens: false});
     for (const e of encs) tokens += e.getLength();
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;  // whole process: JS thread + Rust
   console.log(JSON.stringify({load_ms: loadMs, encode_s: secs, mb_per_s: bytes / 1e6 / secs,
+    encode_cpu_s: cpuS, mb_per_cpu_s: bytes / 1e6 / cpuS,
     tokens, bytes, threads}));
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -26,10 +26,14 @@ constexpr int64_t kBlockKF32 = 512;
 
 inline float load_w(const void* w, DType dt, int64_t i) {
   switch (dt) {
-    case DType::F32: return static_cast<const float*>(w)[i];
-    case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(w)[i]);
-    case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(w)[i]);
-    default: return 0.f;
+    case DType::F32:
+      return static_cast<const float*>(w)[i];
+    case DType::F16:
+      return f16_to_f32(static_cast<const uint16_t*>(w)[i]);
+    case DType::BF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(w)[i]);
+    default:
+      return 0.f;
   }
 }
 
@@ -55,14 +59,19 @@ using BlockFn = void (*)(const GemmArgs&);
 BlockFn block_fn(GemmPath path, DType dt) {
   switch (path) {
     case GemmPath::Avx2:
-      return dt == DType::F32 ? avx2::gemm_f32 : dt == DType::F16 ? avx2::gemm_f16 : avx2::gemm_bf16;
+      return dt == DType::F32   ? avx2::gemm_f32
+             : dt == DType::F16 ? avx2::gemm_f16
+                                : avx2::gemm_bf16;
     case GemmPath::Avx512:
-      return dt == DType::F32 ? avx512::gemm_f32
-                              : dt == DType::F16 ? avx512::gemm_f16 : avx512::gemm_bf16;
+      return dt == DType::F32   ? avx512::gemm_f32
+             : dt == DType::F16 ? avx512::gemm_f16
+                                : avx512::gemm_bf16;
     case GemmPath::Avx512Bf16:
-      return dt == DType::F32 ? avx512::gemm_f32
-                              : dt == DType::F16 ? avx512::gemm_f16 : avx512bf16::gemm_bf16;
-    case GemmPath::Reference: break;
+      return dt == DType::F32   ? avx512::gemm_f32
+             : dt == DType::F16 ? avx512::gemm_f16
+                                : avx512bf16::gemm_bf16;
+    case GemmPath::Reference:
+      break;
   }
   return nullptr;
 }
@@ -76,10 +85,14 @@ thread_local std::vector<uint16_t> tls_xb;
 
 const char* gemm_path_name(GemmPath p) {
   switch (p) {
-    case GemmPath::Reference: return "reference";
-    case GemmPath::Avx2: return "avx2";
-    case GemmPath::Avx512: return "avx512";
-    case GemmPath::Avx512Bf16: return "avx512_bf16";
+    case GemmPath::Reference:
+      return "reference";
+    case GemmPath::Avx2:
+      return "avx2";
+    case GemmPath::Avx512:
+      return "avx512";
+    case GemmPath::Avx512Bf16:
+      return "avx512_bf16";
   }
   return "?";
 }
@@ -89,10 +102,14 @@ bool gemm_path_supported(GemmPath p) {
   const bool avx2 = f.avx2 && f.fma && f.f16c;
   const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
   switch (p) {
-    case GemmPath::Reference: return true;
-    case GemmPath::Avx2: return avx2;
-    case GemmPath::Avx512: return avx512;
-    case GemmPath::Avx512Bf16: return avx512 && f.avx512_bf16;
+    case GemmPath::Reference:
+      return true;
+    case GemmPath::Avx2:
+      return avx2;
+    case GemmPath::Avx512:
+      return avx512;
+    case GemmPath::Avx512Bf16:
+      return avx512 && f.avx512_bf16;
   }
   return false;
 }
@@ -103,22 +120,24 @@ GemmPath best_gemm_path(DType w_dtype) {
       if (w_dtype == DType::BF16 && gemm_path_supported(GemmPath::Avx512Bf16))
         return GemmPath::Avx512Bf16;
       return GemmPath::Avx512;
-    case Isa::Avx2: return GemmPath::Avx2;
-    case Isa::Scalar: break;
+    case Isa::Avx2:
+      return GemmPath::Avx2;
+    case Isa::Scalar:
+      break;
   }
   return GemmPath::Reference;
 }
 
-void linear(const float* x, int64_t n, int64_t k, const void* w, DType w_dtype, int64_t m,
-            float* y, ThreadPool* pool) {
+void linear(const float* x, int64_t n, int64_t k, const void* w, DType w_dtype, int64_t m, float* y,
+            ThreadPool* pool) {
   linear_path(best_gemm_path(w_dtype), x, n, k, w, w_dtype, m, y, pool);
 }
 
-void linear_path(GemmPath path, const float* x, int64_t n, int64_t k, const void* w,
-                 DType w_dtype, int64_t m, float* y, ThreadPool* pool) {
-  DF_CHECK(w_dtype == DType::F32 || w_dtype == DType::F16 || w_dtype == DType::BF16,
-           Unsupported, "linear: weights of dtype " << dtype_name(w_dtype)
-                                                    << " (expected float32, float16 or bfloat16)");
+void linear_path(GemmPath path, const float* x, int64_t n, int64_t k, const void* w, DType w_dtype,
+                 int64_t m, float* y, ThreadPool* pool) {
+  DF_CHECK(w_dtype == DType::F32 || w_dtype == DType::F16 || w_dtype == DType::BF16, Unsupported,
+           "linear: weights of dtype " << dtype_name(w_dtype)
+                                       << " (expected float32, float16 or bfloat16)");
   DF_CHECK(gemm_path_supported(path), Unsupported,
            "linear: kernel path " << gemm_path_name(path) << " is not supported on this CPU");
   ThreadPool& tp = pool ? *pool : ThreadPool::global();

@@ -71,7 +71,10 @@ using MicroFn = void (*)(const float*, int64_t, const typename L::T*, int64_t, i
                          int64_t, bool);
 template <class L, int M>
 MicroFn<L> pick_n(int n) {
-  return n == 1 ? micro<L, M, 1> : n == 2 ? micro<L, M, 2> : n == 3 ? micro<L, M, 3> : micro<L, M, 4>;
+  return n == 1   ? micro<L, M, 1>
+         : n == 2 ? micro<L, M, 2>
+         : n == 3 ? micro<L, M, 3>
+                  : micro<L, M, 4>;
 }
 template <class L>
 MicroFn<L> pick(int m, int n) {
@@ -94,8 +97,14 @@ void run(const GemmArgs& a) {
 
 }  // namespace
 
-void gemm_f32(const GemmArgs& a) { run<LoadF32>(a); }
-void gemm_f16(const GemmArgs& a) { run<LoadF16>(a); }
-void gemm_bf16(const GemmArgs& a) { run<LoadBF16>(a); }
+void gemm_f32(const GemmArgs& a) {
+  run<LoadF32>(a);
+}
+void gemm_f16(const GemmArgs& a) {
+  run<LoadF16>(a);
+}
+void gemm_bf16(const GemmArgs& a) {
+  run<LoadBF16>(a);
+}
 
 }  // namespace deepfuse::cpu::avx2

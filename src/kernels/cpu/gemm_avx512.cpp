@@ -73,11 +73,17 @@ using MicroFn = void (*)(const float*, int64_t, const typename L::T*, int64_t, i
 
 template <class L, int M>
 constexpr MicroFn<L> pick_n(int n) {
-  return n == 1 ? micro<L, M, 1> : n == 2 ? micro<L, M, 2> : n == 3 ? micro<L, M, 3> : micro<L, M, 4>;
+  return n == 1   ? micro<L, M, 1>
+         : n == 2 ? micro<L, M, 2>
+         : n == 3 ? micro<L, M, 3>
+                  : micro<L, M, 4>;
 }
 template <class L>
 MicroFn<L> pick(int m, int n) {
-  return m == 1 ? pick_n<L, 1>(n) : m == 2 ? pick_n<L, 2>(n) : m == 3 ? pick_n<L, 3>(n) : pick_n<L, 4>(n);
+  return m == 1   ? pick_n<L, 1>(n)
+         : m == 2 ? pick_n<L, 2>(n)
+         : m == 3 ? pick_n<L, 3>(n)
+                  : pick_n<L, 4>(n);
 }
 
 template <class L>
@@ -98,8 +104,14 @@ void run(const GemmArgs& a) {
 
 }  // namespace
 
-void gemm_f32(const GemmArgs& a) { run<LoadF32>(a); }
-void gemm_f16(const GemmArgs& a) { run<LoadF16>(a); }
-void gemm_bf16(const GemmArgs& a) { run<LoadBF16>(a); }
+void gemm_f32(const GemmArgs& a) {
+  run<LoadF32>(a);
+}
+void gemm_f16(const GemmArgs& a) {
+  run<LoadF16>(a);
+}
+void gemm_bf16(const GemmArgs& a) {
+  run<LoadBF16>(a);
+}
 
 }  // namespace deepfuse::cpu::avx512

@@ -12,7 +12,9 @@ namespace {
 
 using avx512_reduce::store_tile;
 
-inline __m512bh load_bh(const uint16_t* p) { return (__m512bh)_mm512_loadu_si512(p); }
+inline __m512bh load_bh(const uint16_t* p) {
+  return (__m512bh)_mm512_loadu_si512(p);
+}
 
 inline __m512bh load_bh_mask(const uint16_t* p, __mmask32 m) {
   return (__m512bh)_mm512_maskz_loadu_epi16(m, p);
@@ -69,8 +71,8 @@ void gemm_bf16(const GemmArgs& a) {
     const int nj = static_cast<int>(a.rows - j0 < kNr ? a.rows - j0 : kNr);
     for (int64_t i0 = 0; i0 < a.n; i0 += kMr) {
       const int ni = static_cast<int>(a.n - i0 < kMr ? a.n - i0 : kMr);
-      pick(ni, nj)(x + i0 * a.ldx, a.ldx, w + j0 * a.ldw, a.ldw, a.kc, a.y + i0 * a.ldy + j0,
-                   a.ldy, a.accumulate);
+      pick(ni, nj)(x + i0 * a.ldx, a.ldx, w + j0 * a.ldw, a.ldw, a.kc, a.y + i0 * a.ldy + j0, a.ldy,
+                   a.accumulate);
     }
   }
 }

@@ -28,8 +28,8 @@ static inline __m512 lane_sum(__m512 u, __m512 v) {
 }
 // Lane j of the result = sum of all 16 values of input j.
 static inline __m512 reduce16(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5,
-                       __m512 a6, __m512 a7, __m512 a8, __m512 a9, __m512 a10, __m512 a11,
-                       __m512 a12, __m512 a13, __m512 a14, __m512 a15) {
+                              __m512 a6, __m512 a7, __m512 a8, __m512 a9, __m512 a10, __m512 a11,
+                              __m512 a12, __m512 a13, __m512 a14, __m512 a15) {
   const __m512 q0 = quad_sum(pair_sum(a0, a1), pair_sum(a2, a3));
   const __m512 q1 = quad_sum(pair_sum(a4, a5), pair_sum(a6, a7));
   const __m512 q2 = quad_sum(pair_sum(a8, a9), pair_sum(a10, a11));

@@ -14,9 +14,12 @@ const VecKernels& table();
 
 const VecKernels& vec_kernels(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return avx512::table();
-    case Isa::Avx2: return avx2::table();
-    case Isa::Scalar: break;
+    case Isa::Avx512:
+      return avx512::table();
+    case Isa::Avx2:
+      return avx2::table();
+    case Isa::Scalar:
+      break;
   }
   return generic::table();
 }

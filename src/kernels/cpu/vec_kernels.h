@@ -24,13 +24,13 @@ namespace deepfuse::cpu {
 
 // Where one attention query group reads its keys and values: the paged pool of one layer.
 struct PagedKV {
-  const char* base = nullptr;      // pool data: [num_blocks, block_size, width] of `dtype`
-  int64_t token_bytes = 0;         // width * dtype size
+  const char* base = nullptr;  // pool data: [num_blocks, block_size, width] of `dtype`
+  int64_t token_bytes = 0;     // width * dtype size
   int32_t block_size = 0;
   const int32_t* block_table = nullptr;
   DType dtype = DType::F32;
-  int64_t k_offset = 0;            // elements from the start of a token's slot to this head's K
-  int64_t v_offset = 0;            // ... and to this head's V
+  int64_t k_offset = 0;  // elements from the start of a token's slot to this head's K
+  int64_t v_offset = 0;  // ... and to this head's V
 };
 
 struct AttendArgs {
@@ -39,11 +39,11 @@ struct AttendArgs {
   int32_t group = 1;
   int64_t head_dim = 0;
   int64_t v_head_dim = 0;
-  int32_t key_begin = 0;     // attend to key positions [key_begin, key_end)
+  int32_t key_begin = 0;  // attend to key positions [key_begin, key_end)
   int32_t key_end = 0;
   float scale = 1.f;
-  float softcap = 0.f;       // 0 = none; else scores = softcap * tanh(scores / softcap)
-  float* out = nullptr;      // [group, v_head_dim] with stride out_stride
+  float softcap = 0.f;   // 0 = none; else scores = softcap * tanh(scores / softcap)
+  float* out = nullptr;  // [group, v_head_dim] with stride out_stride
   int64_t out_stride = 0;
   float* scratch = nullptr;  // group*(key_end-key_begin) + head_dim + v_head_dim floats
 };

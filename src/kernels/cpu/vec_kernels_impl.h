@@ -38,7 +38,8 @@ inline const float* row_f32(const char* p, DType dt, int64_t n, float* buf) {
 #if defined(__F16C__)
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(buf + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+    _mm256_storeu_ps(buf + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
   for (; i < n; ++i) buf[i] = _cvtsh_ss(h[i]);
 #else
   for (int64_t i = 0; i < n; ++i) buf[i] = f16_to_f32(h[i]);
@@ -111,7 +112,8 @@ void act(float* x, int64_t n, Activation a) {
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.f ? x[i] : 0.f;
       break;
     case Activation::GELU:
-      for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752f));
+      for (int64_t i = 0; i < n; ++i)
+        x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752f));
       break;
     case Activation::GELUTanh:
       for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
@@ -170,17 +172,19 @@ void scale(float* x, int64_t n, float s) {
 // [key_begin, key_end) of a paged cache: scores, softmax, weighted sum of values.
 void attend(const AttendArgs& a, const PagedKV& kv) {
   const int64_t len = a.key_end - a.key_begin;
-  float* scores = a.scratch;                    // [group, len]
-  float* kbuf = a.scratch + a.group * len;      // [head_dim]
-  float* vbuf = kbuf + a.head_dim;              // [v_head_dim]
+  float* scores = a.scratch;                // [group, len]
+  float* kbuf = a.scratch + a.group * len;  // [head_dim]
+  float* vbuf = kbuf + a.head_dim;          // [v_head_dim]
   const size_t esize = kv.dtype == DType::F32 ? 4 : 2;
   for (int64_t j = 0; j < len; ++j) {
     const int32_t pos = a.key_begin + static_cast<int32_t>(j);
     const int64_t slot = static_cast<int64_t>(kv.block_table[pos / kv.block_size]) * kv.block_size +
                          pos % kv.block_size;
     const char* tok = kv.base + slot * kv.token_bytes;
-    const float* k = row_f32(tok + kv.k_offset * static_cast<int64_t>(esize), kv.dtype, a.head_dim, kbuf);
-    for (int32_t g = 0; g < a.group; ++g) scores[g * len + j] = dot(a.q + g * a.q_stride, k, a.head_dim) * a.scale;
+    const float* k =
+        row_f32(tok + kv.k_offset * static_cast<int64_t>(esize), kv.dtype, a.head_dim, kbuf);
+    for (int32_t g = 0; g < a.group; ++g)
+      scores[g * len + j] = dot(a.q + g * a.q_stride, k, a.head_dim) * a.scale;
   }
   for (int32_t g = 0; g < a.group; ++g) {
     float* s = scores + g * len;
@@ -196,7 +200,8 @@ void attend(const AttendArgs& a, const PagedKV& kv) {
     const int64_t slot = static_cast<int64_t>(kv.block_table[pos / kv.block_size]) * kv.block_size +
                          pos % kv.block_size;
     const char* tok = kv.base + slot * kv.token_bytes;
-    const float* v = row_f32(tok + kv.v_offset * static_cast<int64_t>(esize), kv.dtype, a.v_head_dim, vbuf);
+    const float* v =
+        row_f32(tok + kv.v_offset * static_cast<int64_t>(esize), kv.dtype, a.v_head_dim, vbuf);
     for (int32_t g = 0; g < a.group; ++g) {
       const float p = scores[g * len + j];
       float* o = a.out + g * a.out_stride;
@@ -209,7 +214,8 @@ void attend(const AttendArgs& a, const PagedKV& kv) {
 }  // namespace
 
 const VecKernels& table() {
-  static const VecKernels t = {rms_norm, layer_norm, act, act_mul, softmax, add, scale, dot, attend};
+  static const VecKernels t = {rms_norm, layer_norm, act, act_mul, softmax,
+                               add,      scale,      dot, attend};
   return t;
 }
 

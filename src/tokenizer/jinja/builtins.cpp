@@ -463,9 +463,11 @@ Value builtin_filter(Interpreter& in, const std::string& name, const Value& v, C
     return Value::list(std::move(out));
   }
   if (name == "string") return Value(soft_str(v));
-  if (name == "safe") return v.is_string() ? v : Value(soft_str(v));
-  if (name == "escape" || name == "e" || name == "forceescape")
-    return Value(html_escape(soft_str(v)));
+  if (name == "safe") return Value::markup(soft_str(v));
+  if (name == "escape" || name == "e" || name == "forceescape") {
+    if (v.is_markup() && name != "forceescape") return v;
+    return Value::markup(html_escape(soft_str(v)));
+  }
   if (name == "int") {
     Params p(in, a, "int", {"default", "base"});
     Value dflt = p.get(0) ? *p.get(0) : Value(int64_t{0});

@@ -747,6 +747,9 @@ Value Interpreter::eval_binary(const Expr& e) {
     type_error();
   }
   if (op == "+") {
+    if (a.is_markup() || b.is_markup())
+      unsupported(
+          "'+' with a Markup string from |safe or |escape (Python HTML-escapes the other side)");
     if (a.is_string() && b.is_string()) {
       check_size(a.as_string().size() + b.as_string().size());
       return Value(a.as_string() + b.as_string());

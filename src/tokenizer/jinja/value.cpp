@@ -46,6 +46,12 @@ Value::Value(int64_t i) : kind_(Kind::kInt), i_(i) {}
 Value::Value(double d) : kind_(Kind::kFloat), f_(d) {}
 Value::Value(std::string s) : kind_(Kind::kString), s_(std::move(s)) {}
 
+Value Value::markup(std::string s) {
+  Value v(std::move(s));
+  v.b_ = true;
+  return v;
+}
+
 uint32_t Value::depth() const {
   if (kind_ == Kind::kList) return list_->depth;
   if (kind_ == Kind::kDict) return dict_->depth;

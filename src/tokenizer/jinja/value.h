@@ -76,6 +76,8 @@ class Value {
   Value(double d);
   Value(std::string s);
   Value(const char* s) : Value(std::string(s)) {}
+  // markupsafe.Markup (from |safe, |escape): a str that HTML-escapes what is `+`-ed to it.
+  static Value markup(std::string s);
   static Value list(ValueList items = {}, ListKind kind = ListKind::kList);
   static Value dict(ValueDict d = {});
   static Value make_namespace(ValueDict d = {});
@@ -92,6 +94,7 @@ class Value {
     return kind_ == Kind::kInt || kind_ == Kind::kFloat || kind_ == Kind::kBool;
   }
   bool is_string() const { return kind_ == Kind::kString; }
+  bool is_markup() const { return kind_ == Kind::kString && b_; }
   bool is_list() const { return kind_ == Kind::kList; }
   bool is_dict() const { return kind_ == Kind::kDict; }
   bool is_namespace() const { return kind_ == Kind::kNamespace; }
