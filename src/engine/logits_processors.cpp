@@ -130,9 +130,18 @@ void top_k(int64_t k, std::span<float> s, int64_t min_keep) {
   if (k <= 0) return;
   k = std::min<int64_t>(std::max(k, min_keep), static_cast<int64_t>(s.size()));
   if (k == static_cast<int64_t>(s.size())) return;
-  std::vector<float> tmp(s.begin(), s.end());
-  std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end(), std::greater<float>());
-  const float kth = tmp[static_cast<size_t>(k - 1)];
+  // k-th largest value with a size-k min-heap: one compare per score for most of a large
+  // vocabulary (only scores above the current k-th enter the heap).
+  std::vector<float> heap(s.begin(), s.begin() + k);
+  std::make_heap(heap.begin(), heap.end(), std::greater<float>());
+  for (size_t i = static_cast<size_t>(k); i < s.size(); ++i) {
+    if (s[i] > heap.front()) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<float>());
+      heap.back() = s[i];
+      std::push_heap(heap.begin(), heap.end(), std::greater<float>());
+    }
+  }
+  const float kth = heap.front();
   for (float& v : s)
     if (v < kth) v = kNegInf;
 }

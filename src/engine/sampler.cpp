@@ -43,8 +43,11 @@ int32_t argmax(std::span<const float> s) {
 int32_t sample_index(std::span<const float> s, double u) {
   const float mx = *std::max_element(s.begin(), s.end());
   if (!std::isfinite(mx)) return argmax(s);  // everything masked or NaN: fall back to argmax
+  // Masked (-inf) scores are skipped outright: after top-k most of a large vocabulary is.
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   double total = 0;
-  for (float v : s) total += std::exp(static_cast<double>(v) - mx);
+  for (float v : s)
+    if (v != kNegInf) total += std::exp(static_cast<double>(v) - mx);
   const double target = u * total;
   double cum = 0;
   int32_t last_finite = 0;
