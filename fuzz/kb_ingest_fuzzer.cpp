@@ -50,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     prev = spans[k].start;
   }
   normalize_width(text);
-  for (AnalyzerKind kind : {AnalyzerKind::kStandard, AnalyzerKind::kCjkUnigram,
-                            AnalyzerKind::kWhitespace}) {
+  for (AnalyzerKind kind :
+       {AnalyzerKind::kStandard, AnalyzerKind::kCjkUnigram, AnalyzerKind::kWhitespace}) {
     std::vector<std::string> terms;
     analyze(kind, text, &terms);
   }

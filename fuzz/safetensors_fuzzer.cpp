@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::map<std::string, std::string> meta;
       try {
         auto entries = deepfuse::parse_safetensors_header(header, size - 8 - n, "fuzz", &meta);
-        for (const auto& e : entries) deepfuse::fuzz::check(e.begin <= e.end && e.end <= size - 8 - n);
+        for (const auto& e : entries)
+          deepfuse::fuzz::check(e.begin <= e.end && e.end <= size - 8 - n);
       } catch (const deepfuse::Error&) {
       }
     }

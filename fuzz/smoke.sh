@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI fuzz smoke run: builds every libFuzzer target with clang + ASan/UBSan in build-fuzz/ and
-# runs each for FUZZ_SMOKE_SECONDS (default 20) on its seed corpus in fuzz/corpus/<target>/.
+# runs each for FUZZ_SMOKE_SECONDS (default 15) on its seed corpus in fuzz/corpus/<target>/.
 # Fails on any finding (crash, sanitizer report, leak, timeout) and prints the reproducer path.
 # Long runs for development: fuzz/run.sh (see docs/DECISIONS.md).
 set -euo pipefail
@@ -13,7 +13,7 @@ if ! command -v clang++ >/dev/null 2>&1 || ! command -v clang >/dev/null 2>&1; t
 fi
 
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-SECONDS_PER_TARGET=${FUZZ_SMOKE_SECONDS:-20}
+SECONDS_PER_TARGET=${FUZZ_SMOKE_SECONDS:-15}
 JOBS=${FUZZ_JOBS:-$(nproc)}
 start=$(date +%s)
 

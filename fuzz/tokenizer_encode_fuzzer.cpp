@@ -34,17 +34,16 @@ void try_load(const std::string& path) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g_toks = new std::vector<std::shared_ptr<const deepfuse::Tokenizer>>();
   const std::string src = DEEPFUSE_SOURCE_DIR;
-  for (const char* rel :
-       {"/tests/fixtures/models/enc_bert/tokenizer.json",
-        "/tests/fixtures/models/enc_xlmroberta/tokenizer.json",
-        "/tests/fixtures/tokenizer/synthetic/bpe_char_suffix.json",
-        "/tests/fixtures/tokenizer/synthetic/unigram_bytefallback_first.json",
-        "/tests/fixtures/tokenizer/synthetic/unigram_metaspace.json",
-        "/tests/fixtures/tokenizer/synthetic/wordlevel_punct_digits.json",
-        "/tests/fixtures/tokenizer/synthetic/wordlevel_split_behaviors.json",
-        "/../shared/data/tokenizers/gpt2/tokenizer.json",
-        "/../shared/data/tokenizers/qwen3/tokenizer.json",
-        "/../shared/data/tokenizers/bert-base-chinese/tokenizer.json"}) {
+  for (const char* rel : {"/tests/fixtures/models/enc_bert/tokenizer.json",
+                          "/tests/fixtures/models/enc_xlmroberta/tokenizer.json",
+                          "/tests/fixtures/tokenizer/synthetic/bpe_char_suffix.json",
+                          "/tests/fixtures/tokenizer/synthetic/unigram_bytefallback_first.json",
+                          "/tests/fixtures/tokenizer/synthetic/unigram_metaspace.json",
+                          "/tests/fixtures/tokenizer/synthetic/wordlevel_punct_digits.json",
+                          "/tests/fixtures/tokenizer/synthetic/wordlevel_split_behaviors.json",
+                          "/../shared/data/tokenizers/gpt2/tokenizer.json",
+                          "/../shared/data/tokenizers/qwen3/tokenizer.json",
+                          "/../shared/data/tokenizers/bert-base-chinese/tokenizer.json"}) {
     try_load(src + rel);
   }
   if (g_toks->empty()) {

@@ -115,8 +115,8 @@ class Tokenizer {
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts,
                                      const BatchEncodeOptions& options = {}) const;
 
-  // Text of `ids` (HF tokenizers' decode: decoder chain, lossy UTF-8). Unknown ids are
-  // InvalidArgument. `clean_up_tokenization_spaces` from tokenizer_config.json is applied.
+  // Text of `ids` (HF tokenizers' decode: decoder chain, lossy UTF-8). Ids with no token
+  // are skipped, as HF does. `clean_up_tokenization_spaces` from tokenizer_config.json is applied.
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
 
   std::optional<int32_t> token_to_id(std::string_view token) const;

@@ -73,7 +73,8 @@ void run(const Options& o) {
   PiiEvalReport r = evaluate_pii(cases, PiiOptions{});
   nlohmann::json j = pii_eval_to_json(r);
   j.erase("errors");
-  print_json_line({{"bench", "pii"}, {"input", "eval_quality"}, {"file", o.eval_file}, {"eval", j}});
+  print_json_line(
+      {{"bench", "pii"}, {"input", "eval_quality"}, {"file", o.eval_file}, {"eval", j}});
 }
 
 void add_bench_pii(CLI::App& bench) {

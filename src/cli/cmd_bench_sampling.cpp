@@ -71,6 +71,7 @@ void run(const Options& o) {
   });
   nlohmann::json results = nlohmann::json::array();
   std::vector<float> row(base.size());
+  std::vector<int32_t> cand;
   for (const auto& cs : cases) {
     auto rc = engine::resolve_config(cs.cfg, 16, o.vocab, 0);
     rc.seed = 7;
@@ -84,10 +85,9 @@ void run(const Options& o) {
       const auto c0 = Clock::now();
       std::memcpy(row.data(), base.data(), row.size() * sizeof(float));
       copy_s += std::chrono::duration<double>(Clock::now() - c0).count();
-      engine::process_scores(rc, st, {}, row);
-      checksum += rc.sample
-                      ? engine::sample_index(row, engine::uniform01(7, static_cast<uint64_t>(s)))
-                      : engine::argmax(row);
+      engine::process_scores(rc, st, {}, row, &cand);
+      checksum += engine::choose_token(rc.sample, row, cand,
+                                       engine::uniform01(7, static_cast<uint64_t>(s)));
     }
     const double total = std::chrono::duration<double>(Clock::now() - t0).count() - copy_s;
     const double us = total / o.steps * 1e6;

@@ -36,8 +36,8 @@ PiiOptions build_options(const MaskArgs& a) {
       std::string name = a.types.substr(pos, comma - pos);
       auto t = parse_pii_type(name);
       DF_CHECK(t.has_value(), InvalidArgument,
-               "--types: unknown PII type '" << name
-                                             << "' (expected card, date, email, phone, id, iban, ip)");
+               "--types: unknown PII type '"
+                   << name << "' (expected card, date, email, phone, id, iban, ip)");
       o.set(*t, true);
       pos = comma + 1;
     }
@@ -92,9 +92,9 @@ void register_mask(CLI::App& root) {
                   "Comma-separated types to mask (default all): card,date,email,phone,id,iban,ip");
   for (const char* t : {"card", "date", "email", "phone", "id", "iban", "ip"}) {
     std::string name = t;
-    cmd->add_flag_callback("--no-" + name, [args, name] { args->disabled.push_back(name); },
-                           "Do not mask " + name + (name == "id" ? " (Chinese resident ID)" : "") +
-                               " spans");
+    cmd->add_flag_callback(
+        "--no-" + name, [args, name] { args->disabled.push_back(name); },
+        "Do not mask " + name + (name == "id" ? " (Chinese resident ID)" : "") + " spans");
   }
   cmd->add_option("--style", args->style, "Replacement: 'tags' ([CARD], [DATE], ...) or 'mask'")
       ->capture_default_str();

@@ -48,12 +48,12 @@ class BannedPhraseIndex {
   int64_t vocab_size() const { return static_cast<int64_t>(token_raw_.size()); }
 
  private:
-  std::vector<std::string> phrases_;     // as given
+  std::vector<std::string> phrases_;      // as given
   std::vector<std::string> phrase_norm_;  // normalised, space runs collapsed (per phrase)
-  std::vector<int32_t> goto_;            // [states, 256] dense transitions
-  std::vector<int32_t> out_;             // per state: a phrase ends here (-1: none)
-  std::vector<std::string> token_raw_;   // raw bytes per token
-  std::vector<std::string> token_norm_;  // normalised bytes per token (incomplete tail raw)
+  std::vector<int32_t> goto_;             // [states, 256] dense transitions
+  std::vector<int32_t> out_;              // per state: a phrase ends here (-1: none)
+  std::vector<std::string> token_raw_;    // raw bytes per token
+  std::vector<std::string> token_norm_;   // normalised bytes per token (incomplete tail raw)
   mutable std::mutex cache_mu_;
   mutable std::map<int32_t, std::shared_ptr<const std::vector<int32_t>>> cache_;
 };

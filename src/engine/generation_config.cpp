@@ -146,8 +146,9 @@ void GenerationConfig::merge(const GenerationConfig& o) {
   DF_TAKE(max_new_tokens)
   DF_TAKE(max_length)
   DF_TAKE(min_new_tokens)
-  DF_TAKE(min_length) DF_TAKE(do_sample) DF_TAKE(temperature) DF_TAKE(top_k) DF_TAKE(top_p)
-      DF_TAKE(min_p) DF_TAKE(typical_p) DF_TAKE(repetition_penalty) DF_TAKE(no_repeat_ngram_size)
+  DF_TAKE(min_length)
+  DF_TAKE(do_sample) DF_TAKE(temperature) DF_TAKE(top_k) DF_TAKE(top_p) DF_TAKE(min_p)
+      DF_TAKE(typical_p) DF_TAKE(repetition_penalty) DF_TAKE(no_repeat_ngram_size)
           DF_TAKE(bad_words_ids) DF_TAKE(suppress_tokens) DF_TAKE(forced_eos_token_id)
               DF_TAKE(eos_token_id) DF_TAKE(pad_token_id) DF_TAKE(stop_strings) DF_TAKE(seed)
                   DF_TAKE(presence_penalty) DF_TAKE(frequency_penalty) DF_TAKE(logit_bias)
@@ -234,14 +235,14 @@ std::string GenerationConfig::to_json() const {
   DF_PUT(max_new_tokens)
   DF_PUT(max_length)
   DF_PUT(min_new_tokens)
-  DF_PUT(min_length) DF_PUT(do_sample) DF_PUT(temperature) DF_PUT(top_k) DF_PUT(top_p) DF_PUT(min_p)
-      DF_PUT(typical_p) DF_PUT(repetition_penalty) DF_PUT(no_repeat_ngram_size)
-          DF_PUT(bad_words_ids) DF_PUT(suppress_tokens) DF_PUT(forced_eos_token_id)
-              DF_PUT(eos_token_id) DF_PUT(pad_token_id) DF_PUT(stop_strings) DF_PUT(seed)
-                  DF_PUT(presence_penalty) DF_PUT(frequency_penalty) DF_PUT(logprobs)
-                      DF_PUT(top_logprobs)
+  DF_PUT(min_length)
+  DF_PUT(do_sample) DF_PUT(temperature) DF_PUT(top_k) DF_PUT(top_p) DF_PUT(min_p) DF_PUT(typical_p)
+      DF_PUT(repetition_penalty) DF_PUT(no_repeat_ngram_size) DF_PUT(bad_words_ids)
+          DF_PUT(suppress_tokens) DF_PUT(forced_eos_token_id) DF_PUT(eos_token_id)
+              DF_PUT(pad_token_id) DF_PUT(stop_strings) DF_PUT(seed) DF_PUT(presence_penalty)
+                  DF_PUT(frequency_penalty) DF_PUT(logprobs) DF_PUT(top_logprobs)
 #undef DF_PUT
-                          if (logit_bias) {
+                      if (logit_bias) {
     json lb = json::object();
     for (const auto& [id, b] : *logit_bias) lb[std::to_string(id)] = b;
     j["logit_bias"] = lb;

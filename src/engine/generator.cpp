@@ -59,12 +59,11 @@ void step_sequence(Sequence& s, std::span<float> row) {
   st.ids = s.ids;
   st.prompt_len = s.rc.prompt_len;
   st.text = s.text->text();
-  engine::process_scores(s.rc, st, s.req->logits_processors, row);
+  std::vector<int32_t> cand;
+  engine::process_scores(s.rc, st, s.req->logits_processors, row, &cand);
   const int64_t step = static_cast<int64_t>(s.ids.size()) - s.rc.prompt_len;
-  const int32_t tok =
-      s.rc.sample
-          ? engine::sample_index(row, engine::uniform01(s.rc.seed, static_cast<uint64_t>(step)))
-          : engine::argmax(row);
+  const int32_t tok = engine::choose_token(
+      s.rc.sample, row, cand, engine::uniform01(s.rc.seed, static_cast<uint64_t>(step)));
   if (s.rc.logprobs) s.result.tokens.push_back(engine::token_logprobs(row, tok, s.rc.top_logprobs));
   s.ids.push_back(tok);
   const bool is_eos = std::find(s.rc.eos.begin(), s.rc.eos.end(), tok) != s.rc.eos.end();

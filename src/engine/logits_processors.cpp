@@ -279,7 +279,9 @@ ResolvedConfig resolve_config(const gen::GenerationConfig& c, int64_t prompt_len
 }
 
 void process_scores(const ResolvedConfig& rc, const GenerationState& st,
-                    std::span<const std::shared_ptr<LogitsProcessor>> user, std::span<float> s) {
+                    std::span<const std::shared_ptr<LogitsProcessor>> user, std::span<float> s,
+                    std::vector<int32_t>* candidates) {
+  if (candidates) candidates->clear();
   const int64_t cur_len = static_cast<int64_t>(st.ids.size());
   repetition_penalty(st.ids, rc.repetition_penalty, s);
   presence_frequency_penalty(st.ids.subspan(static_cast<size_t>(rc.prompt_len)),
@@ -295,6 +297,21 @@ void process_scores(const ResolvedConfig& rc, const GenerationState& st,
   if (!rc.sample) return;
   temperature(rc.temperature, s);
   top_k(rc.top_k, s);
+  if (candidates && rc.top_k > 0 && static_cast<size_t>(rc.top_k) < s.size() / 4) {
+    // After top-k only a few scores are finite: run the remaining warpers on those, in id
+    // order (the warpers treat -inf as probability 0, so the result is the same) and hand the
+    // survivors to the sampler instead of rescanning the whole vocabulary.
+    candidates->clear();
+    for (size_t i = 0; i < s.size(); ++i)
+      if (s[i] != kNegInf) candidates->push_back(static_cast<int32_t>(i));
+    std::vector<float> c(candidates->size());
+    for (size_t i = 0; i < c.size(); ++i) c[i] = s[(*candidates)[i]];
+    top_p(rc.top_p, c);
+    min_p(rc.min_p, c);
+    typical_p(rc.typical_p, c);
+    for (size_t i = 0; i < c.size(); ++i) s[(*candidates)[i]] = c[i];
+    return;
+  }
   top_p(rc.top_p, s);
   min_p(rc.min_p, s);
   typical_p(rc.typical_p, s);

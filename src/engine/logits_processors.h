@@ -70,7 +70,10 @@ ResolvedConfig resolve_config(const gen::GenerationConfig& c, int64_t prompt_len
 
 // Applies the built-in processors (and, when sampling, the warpers) in transformers' order,
 // with `user` processors between them. `generated_text` is for the user processors.
+// `candidates`, when given, may receive the ids of the only finite scores (ascending) after
+// a small top-k; the sampler then draws among those (same token as a full scan).
 void process_scores(const ResolvedConfig& rc, const GenerationState& st,
-                    std::span<const std::shared_ptr<LogitsProcessor>> user, std::span<float> s);
+                    std::span<const std::shared_ptr<LogitsProcessor>> user, std::span<float> s,
+                    std::vector<int32_t>* candidates = nullptr);
 
 }  // namespace deepfuse::engine

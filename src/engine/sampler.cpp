@@ -34,9 +34,11 @@ double uniform01(uint64_t seed, uint64_t step) {
 
 int32_t argmax(std::span<const float> s) {
   DF_CHECK(!s.empty(), InternalError, "argmax over an empty score row");
+  // NaN scores never win (a NaN row falls back to index 0).
   size_t best = 0;
+  float bv = s[0];
   for (size_t i = 1; i < s.size(); ++i)
-    if (s[i] > s[best] || (std::isnan(s[i]) && !std::isnan(s[best]))) best = i;
+    if (s[i] > bv) bv = s[i], best = i;
   return static_cast<int32_t>(best);
 }
 
@@ -58,6 +60,15 @@ int32_t sample_index(std::span<const float> s, double u) {
     if (cum > target) return last_finite;
   }
   return last_finite;  // rounding left u * total at the very end
+}
+
+int32_t choose_token(bool sample, std::span<const float> s, const std::vector<int32_t>& cand,
+                     double u) {
+  if (!sample) return argmax(s);
+  if (cand.empty()) return sample_index(s, u);
+  std::vector<float> vals(cand.size());
+  for (size_t i = 0; i < cand.size(); ++i) vals[i] = s[static_cast<size_t>(cand[i])];
+  return cand[static_cast<size_t>(sample_index(vals, u))];
 }
 
 GeneratedToken token_logprobs(std::span<const float> s, int32_t id, int64_t k) {

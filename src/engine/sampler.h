@@ -25,6 +25,10 @@ int32_t argmax(std::span<const float> s);
 // Draws from softmax(s) with the uniform `u`: the first index whose cumulative probability
 // exceeds u * total. -inf entries have probability 0 and are never drawn.
 int32_t sample_index(std::span<const float> s, double u);
+// The next token: argmax when !sample, else a draw with `u`, among `candidates` (ids of the
+// only finite scores, ascending) when non-empty — the same token a full scan would give.
+int32_t choose_token(bool sample, std::span<const float> s, const std::vector<int32_t>& candidates,
+                     double u);
 // log-softmax of `s` at `id`, and the `k` best alternatives (finite only, best first).
 GeneratedToken token_logprobs(std::span<const float> s, int32_t id, int64_t k);
 

@@ -18,17 +18,22 @@ struct TypeInfo {
 };
 
 constexpr TypeInfo kTypeInfo[kNumPiiTypes] = {
-    {"card", "[CARD]", 2},  {"date", "[DATE]", 6},   {"email", "[EMAIL]", 3},
-    {"phone", "[PHONE]", 5}, {"id", "[ID]", 0},       {"iban", "[IBAN]", 1},
-    {"ip", "[IP]", 4},
+    {"card", "[CARD]", 2}, {"date", "[DATE]", 6}, {"email", "[EMAIL]", 3}, {"phone", "[PHONE]", 5},
+    {"id", "[ID]", 0},     {"iban", "[IBAN]", 1}, {"ip", "[IP]", 4},
 };
 
-const TypeInfo& info(PiiType t) { return kTypeInfo[static_cast<int>(t)]; }
+const TypeInfo& info(PiiType t) {
+  return kTypeInfo[static_cast<int>(t)];
+}
 
 }  // namespace
 
-const char* pii_type_name(PiiType t) { return info(t).name; }
-const char* pii_type_tag(PiiType t) { return info(t).tag; }
+const char* pii_type_name(PiiType t) {
+  return info(t).name;
+}
+const char* pii_type_tag(PiiType t) {
+  return info(t).tag;
+}
 
 std::optional<PiiType> parse_pii_type(std::string_view name) {
   for (int i = 0; i < kNumPiiTypes; ++i) {
@@ -40,26 +45,47 @@ std::optional<PiiType> parse_pii_type(std::string_view name) {
 
 bool PiiOptions::enabled(PiiType t) const {
   switch (t) {
-    case PiiType::kCard: return card;
-    case PiiType::kDate: return date;
-    case PiiType::kEmail: return email;
-    case PiiType::kPhone: return phone;
-    case PiiType::kCnId: return cn_id;
-    case PiiType::kIban: return iban;
-    case PiiType::kIp: return ip;
+    case PiiType::kCard:
+      return card;
+    case PiiType::kDate:
+      return date;
+    case PiiType::kEmail:
+      return email;
+    case PiiType::kPhone:
+      return phone;
+    case PiiType::kCnId:
+      return cn_id;
+    case PiiType::kIban:
+      return iban;
+    case PiiType::kIp:
+      return ip;
   }
   return false;
 }
 
 void PiiOptions::set(PiiType t, bool on) {
   switch (t) {
-    case PiiType::kCard: card = on; break;
-    case PiiType::kDate: date = on; break;
-    case PiiType::kEmail: email = on; break;
-    case PiiType::kPhone: phone = on; break;
-    case PiiType::kCnId: cn_id = on; break;
-    case PiiType::kIban: iban = on; break;
-    case PiiType::kIp: ip = on; break;
+    case PiiType::kCard:
+      card = on;
+      break;
+    case PiiType::kDate:
+      date = on;
+      break;
+    case PiiType::kEmail:
+      email = on;
+      break;
+    case PiiType::kPhone:
+      phone = on;
+      break;
+    case PiiType::kCnId:
+      cn_id = on;
+      break;
+    case PiiType::kIban:
+      iban = on;
+      break;
+    case PiiType::kIp:
+      ip = on;
+      break;
   }
 }
 
@@ -129,8 +155,7 @@ bool fold_fullwidth(std::string_view text, std::string* folded, std::vector<size
 
 }  // namespace
 
-std::vector<PiiSpan> find_pii(std::string_view input, const PiiOptions& opts,
-                              PiiScanStats* stats) {
+std::vector<PiiSpan> find_pii(std::string_view input, const PiiOptions& opts, PiiScanStats* stats) {
   using namespace pii_detail;
   std::string folded;
   std::vector<size_t> orig;

@@ -17,12 +17,12 @@ namespace deepfuse {
 
 enum class PiiType : uint8_t {
   kCard = 0,  // payment card number, 13-19 digits, Luhn valid, known IIN prefix
-  kDate,      // calendar date with day, month and year (ISO, US, European, English words, 年月日)
-  kEmail,     // e-mail address
-  kPhone,     // Chinese mobile, E.164 (+CC...), common national formats
-  kCnId,      // Chinese resident identity number (18 chars, MOD 11-2 checksum, valid birth date)
-  kIban,      // IBAN (country length + mod-97)
-  kIp,        // IPv4 or IPv6 address
+  kDate,   // calendar date with day, month and year (ISO, US, European, English words, 年月日)
+  kEmail,  // e-mail address
+  kPhone,  // Chinese mobile, E.164 (+CC...), common national formats
+  kCnId,   // Chinese resident identity number (18 chars, MOD 11-2 checksum, valid birth date)
+  kIban,   // IBAN (country length + mod-97)
+  kIp,     // IPv4 or IPv6 address
 };
 inline constexpr int kNumPiiTypes = 7;
 

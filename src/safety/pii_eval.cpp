@@ -28,12 +28,13 @@ std::vector<PiiEvalCase> load_pii_eval(const std::string& path) {
       DF_CHECK(j["spans"].is_array(), FormatError,
                path << ":" << lineno << ": \"spans\" must be an array");
       for (const auto& s : j["spans"]) {
-        DF_CHECK(s.is_object() && s.contains("type") && s["type"].is_string() &&
-                     s.contains("start") && s["start"].is_number_unsigned() &&
-                     s.contains("end") && s["end"].is_number_unsigned(),
-                 FormatError,
-                 path << ":" << lineno
-                      << ": each span needs \"type\" (string), \"start\" and \"end\" (byte offsets)");
+        DF_CHECK(
+            s.is_object() && s.contains("type") && s["type"].is_string() && s.contains("start") &&
+                s["start"].is_number_unsigned() && s.contains("end") &&
+                s["end"].is_number_unsigned(),
+            FormatError,
+            path << ":" << lineno
+                 << ": each span needs \"type\" (string), \"start\" and \"end\" (byte offsets)");
         auto type = parse_pii_type(s["type"].get<std::string>());
         DF_CHECK(type.has_value(), FormatError,
                  path << ":" << lineno << ": unknown PII type '" << s["type"].get<std::string>()
@@ -93,15 +94,22 @@ PiiEvalReport evaluate_pii(const std::vector<PiiEvalCase>& cases, const PiiOptio
 
 nlohmann::json pii_eval_to_json(const PiiEvalReport& r) {
   auto score = [](const PiiScore& s) {
-    return nlohmann::json{{"precision", s.precision()}, {"recall", s.recall()},
-                          {"tp", s.tp}, {"fp", s.fp}, {"fn", s.fn}, {"gold", s.tp + s.fn}};
+    return nlohmann::json{{"precision", s.precision()},
+                          {"recall", s.recall()},
+                          {"tp", s.tp},
+                          {"fp", s.fp},
+                          {"fn", s.fn},
+                          {"gold", s.tp + s.fn}};
   };
   nlohmann::json types = nlohmann::json::object();
   for (int i = 0; i < kNumPiiTypes; ++i) {
     types[pii_type_name(static_cast<PiiType>(i))] = score(r.per_type[i]);
   }
-  return {{"cases", r.cases}, {"bytes", r.bytes}, {"overall", score(r.overall)},
-          {"types", types}, {"errors", r.errors}};
+  return {{"cases", r.cases},
+          {"bytes", r.bytes},
+          {"overall", score(r.overall)},
+          {"types", types},
+          {"errors", r.errors}};
 }
 
 }  // namespace deepfuse

@@ -13,7 +13,9 @@ constexpr size_t kMaxDomain = 253;  // RFC 1035 name limit
 bool is_local_char(char c) {
   return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
-bool is_domain_char(char c) { return is_alnum(c) || c == '.' || c == '-'; }
+bool is_domain_char(char c) {
+  return is_alnum(c) || c == '.' || c == '-';
+}
 
 }  // namespace
 
@@ -73,8 +75,16 @@ bool after_version_word(const ScanText& t, size_t i) {
   }
   // "：" (fullwidth colon, EF BC 9A).
   if (p >= 3 && t.at(p - 1) == '\x9A' && t.at(p - 2) == '\xBC' && t.at(p - 3) == '\xEF') p -= 3;
-  static const char* kWords[] = {"version", "ver", "ver.", "v", "v.", "release", "build",
-                                 "firmware", "kernel", "\xE7\x89\x88\xE6\x9C\xAC" /* 版本 */,
+  static const char* kWords[] = {"version",
+                                 "ver",
+                                 "ver.",
+                                 "v",
+                                 "v.",
+                                 "release",
+                                 "build",
+                                 "firmware",
+                                 "kernel",
+                                 "\xE7\x89\x88\xE6\x9C\xAC" /* 版本 */,
                                  "\xE7\x89\x88\xE6\x9C\xAC\xE5\x8F\xB7" /* 版本号 */,
                                  "\xE5\x9B\xBA\xE4\xBB\xB6" /* 固件 */};
   for (const char* w : kWords) {
@@ -184,7 +194,9 @@ bool ipv6_valid(const ScanText& t, size_t b, size_t e) {
   return compressed ? groups <= 7 && groups >= 1 : groups == 8;
 }
 
-bool is_v6_char(char c) { return is_hex(c) || c == ':' || c == '.'; }
+bool is_v6_char(char c) {
+  return is_hex(c) || c == ':' || c == '.';
+}
 
 }  // namespace
 

@@ -20,8 +20,8 @@ constexpr int kMinCardDigits = 13;
 constexpr int kMaxCardDigits = 19;
 
 struct IinRule {
-  int lo, hi;       // inclusive range of the first `digits` digits
-  int digits;       // prefix length the range applies to
+  int lo, hi;  // inclusive range of the first `digits` digits
+  int digits;  // prefix length the range applies to
   int min_len, max_len;
 };
 
@@ -29,23 +29,23 @@ struct IinRule {
 // published by the networks). Deliberately broad (Maestro 56-69 covers many domestic schemes);
 // the point is to reject 0/1/7/8/9-prefixed order and tracking numbers that pass Luhn by chance.
 constexpr IinRule kIinRules[] = {
-    {4, 4, 1, 13, 19},          // Visa (13, 16, 19 issued; 14-18 seen on Visa Electron tests)
-    {51, 55, 2, 16, 16},        // Mastercard
-    {2221, 2720, 4, 16, 16},    // Mastercard 2-series
-    {34, 34, 2, 15, 15},        // American Express
-    {37, 37, 2, 15, 15},        // American Express
-    {62, 62, 2, 16, 19},        // UnionPay
-    {81, 81, 2, 16, 19},        // UnionPay 81 range
-    {6011, 6011, 4, 16, 19},    // Discover
-    {644, 649, 3, 16, 19},      // Discover
-    {65, 65, 2, 16, 19},        // Discover / RuPay
-    {3528, 3589, 4, 16, 19},    // JCB
-    {300, 305, 3, 14, 19},      // Diners Club
-    {36, 36, 2, 14, 19},        // Diners Club
-    {38, 39, 2, 16, 19},        // Diners Club
-    {2200, 2204, 4, 16, 19},    // Mir
-    {50, 50, 2, 13, 19},        // Maestro
-    {56, 69, 2, 13, 19},        // Maestro and domestic debit schemes
+    {4, 4, 1, 13, 19},        // Visa (13, 16, 19 issued; 14-18 seen on Visa Electron tests)
+    {51, 55, 2, 16, 16},      // Mastercard
+    {2221, 2720, 4, 16, 16},  // Mastercard 2-series
+    {34, 34, 2, 15, 15},      // American Express
+    {37, 37, 2, 15, 15},      // American Express
+    {62, 62, 2, 16, 19},      // UnionPay
+    {81, 81, 2, 16, 19},      // UnionPay 81 range
+    {6011, 6011, 4, 16, 19},  // Discover
+    {644, 649, 3, 16, 19},    // Discover
+    {65, 65, 2, 16, 19},      // Discover / RuPay
+    {3528, 3589, 4, 16, 19},  // JCB
+    {300, 305, 3, 14, 19},    // Diners Club
+    {36, 36, 2, 14, 19},      // Diners Club
+    {38, 39, 2, 16, 19},      // Diners Club
+    {2200, 2204, 4, 16, 19},  // Mir
+    {50, 50, 2, 13, 19},      // Maestro
+    {56, 69, 2, 13, 19},      // Maestro and domestic debit schemes
 };
 
 bool iin_plausible(const char* d, int n) {
@@ -196,8 +196,8 @@ void scan_cn_ids(const ScanText& t, std::vector<Candidate>* out) {
     // A grouped ID must be grouped throughout (6-8-4), not 6-12.
     if (ok && sep != 0 && pos - i != 20) ok = false;
     if (ok) {
-      bool right_ok = id[17] == 'X' || id[17] == 'x' ? !is_alnum(t.at(pos))
-                                                      : numeric_right_boundary(t, pos);
+      bool right_ok =
+          id[17] == 'X' || id[17] == 'x' ? !is_alnum(t.at(pos)) : numeric_right_boundary(t, pos);
       if (right_ok && cn_id_valid(id)) out->push_back({PiiType::kCnId, i, pos});
     }
     i += digit_run(t, i, 19);

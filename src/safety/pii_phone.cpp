@@ -19,8 +19,8 @@ constexpr int kMaxDigits = 16;
 struct Group {
   size_t begin, end;  // digits only, excluding parentheses
   bool paren;
-  char sep_before;    // ' ', '-', '.', ')' (after a parenthesised group) or 0 for the first
-  size_t span_end;    // end of the group in the text, including a closing ')'
+  char sep_before;  // ' ', '-', '.', ')' (after a parenthesised group) or 0 for the first
+  size_t span_end;  // end of the group in the text, including a closing ')'
 };
 
 struct Parsed {

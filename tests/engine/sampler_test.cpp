@@ -160,3 +160,36 @@ TEST(Sampler, ArgmaxAndMaskedTokens) {
   ASSERT_EQ(lp.top.size(), 2u);
   EXPECT_EQ(lp.top[0].id, 0);
 }
+
+TEST(Sampler, CandidatePathEqualsFullScan) {
+  // After a small top-k the engine samples among the surviving ids only; the token must be
+  // the one a scan of the whole processed row gives.
+  std::vector<float> base(5000);
+  for (size_t i = 0; i < base.size(); ++i)
+    base[i] =
+        static_cast<float>(4.0 * std::sin(static_cast<double>(i) * 12.9898) + eng::uniform01(9, i));
+  deepfuse::GenerationConfig cfg;
+  cfg.do_sample = true;
+  cfg.temperature = 0.8;
+  cfg.top_k = 40;
+  cfg.top_p = 0.9;
+  cfg.min_p = 0.02;
+  cfg.typical_p = 0.95;
+  const auto rc = eng::resolve_config(cfg, 1, 5000, 0);
+  std::vector<int32_t> ids = {1, 2, 3};
+  deepfuse::GenerationState st;
+  st.ids = ids;
+  st.prompt_len = 1;
+  int used_candidates = 0;
+  for (uint64_t step = 0; step < 300; ++step) {
+    std::vector<float> full = base, fast = base;
+    std::vector<int32_t> cand, none;
+    eng::process_scores(rc, st, {}, full);
+    eng::process_scores(rc, st, {}, fast, &cand);
+    used_candidates += !cand.empty();
+    EXPECT_EQ(full, fast);
+    const double u = eng::uniform01(4, step);
+    EXPECT_EQ(eng::choose_token(true, full, none, u), eng::choose_token(true, fast, cand, u));
+  }
+  EXPECT_EQ(used_candidates, 300);
+}

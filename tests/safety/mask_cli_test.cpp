@@ -11,7 +11,8 @@ namespace {
 using test::run_cli;
 
 TEST(MaskCli, PlainTextLineByLine) {
-  auto r = run_cli({"mask"}, "card 4111 1111 1111 1111\n手机13812345678，生日2024年1月2日\nnothing here");
+  auto r = run_cli({"mask"},
+                   "card 4111 1111 1111 1111\n手机13812345678，生日2024年1月2日\nnothing here");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "card [CARD]\n手机[PHONE]，生日[DATE]\nnothing here");
 }

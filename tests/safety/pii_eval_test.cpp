@@ -18,13 +18,14 @@ TEST(PiiEval, PrecisionAndRecallPerType) {
   std::cout << pii_eval_to_json(r).dump(1) << "\n";
   size_t gold = r.overall.tp + r.overall.fn;
   EXPECT_GE(gold, 900u);
-  EXPECT_GE(r.overall.recall(), 0.99);
-  EXPECT_GE(r.overall.precision(), 0.99);
+  // Achieved: recall 0.9989 (one designed hard-case miss), precision 1.0.
+  EXPECT_GE(r.overall.recall(), 0.998);
+  EXPECT_GE(r.overall.precision(), 0.998);
   for (int i = 0; i < kNumPiiTypes; ++i) {
     SCOPED_TRACE(pii_type_name(static_cast<PiiType>(i)));
     EXPECT_GE(r.per_type[i].tp + r.per_type[i].fn, 100u);
-    EXPECT_GE(r.per_type[i].recall(), 0.97);
-    EXPECT_GE(r.per_type[i].precision(), 0.98);
+    EXPECT_GE(r.per_type[i].recall(), 0.99);
+    EXPECT_GE(r.per_type[i].precision(), 0.99);
   }
 }
 
@@ -49,9 +50,12 @@ TEST(PiiEval, BadFilesGiveTypedErrors) {
   };
   expect_format_error("not json\n");
   expect_format_error("{\"spans\": []}\n");
-  expect_format_error("{\"text\": \"ab\", \"spans\": [{\"type\": \"ssn\", \"start\": 0, \"end\": 1}]}\n");
-  expect_format_error("{\"text\": \"ab\", \"spans\": [{\"type\": \"ip\", \"start\": 1, \"end\": 5}]}\n");
-  expect_format_error("{\"text\": \"ab\", \"spans\": [{\"type\": \"ip\", \"start\": -1, \"end\": 1}]}\n");
+  expect_format_error(
+      "{\"text\": \"ab\", \"spans\": [{\"type\": \"ssn\", \"start\": 0, \"end\": 1}]}\n");
+  expect_format_error(
+      "{\"text\": \"ab\", \"spans\": [{\"type\": \"ip\", \"start\": 1, \"end\": 5}]}\n");
+  expect_format_error(
+      "{\"text\": \"ab\", \"spans\": [{\"type\": \"ip\", \"start\": -1, \"end\": 1}]}\n");
   expect_format_error("{\"text\": \"ab\", \"spans\": {}}\n");
 }
 

@@ -25,11 +25,30 @@ std::string repeat(const std::string& unit) {
 
 TEST(PiiLinear, AdversarialInputsDoBoundedWork) {
   std::vector<std::string> units = {
-      "1", "1 ", "1-", "1.", "12.", "1/", "1:", "a@", "@", "a.", "a@b.", ".@", ":", "::", "f:",
-      "ff::", "1:1.", "(1) ", "+1 ", "+", "0", "00 ", "4111 ", "1111-", "January 1, ",
-      "1 Jan ", "Sept. ", "2024年", "2024年1月", "一", "二〇二", "１", "　", "\xEF\xBC",
-      "DE89 ", "DE", "GB82 WEST ", "11010519491231002", "138 1234 ", "version ", "a", " ",
-      "1.1.1.1.", "255.255.255.", "a-b.", "x@y.co.", "(555) 123-", "1st of ",
+      "1",           "1 ",
+      "1-",          "1.",
+      "12.",         "1/",
+      "1:",          "a@",
+      "@",           "a.",
+      "a@b.",        ".@",
+      ":",           "::",
+      "f:",          "ff::",
+      "1:1.",        "(1) ",
+      "+1 ",         "+",
+      "0",           "00 ",
+      "4111 ",       "1111-",
+      "January 1, ", "1 Jan ",
+      "Sept. ",      "2024年",
+      "2024年1月",   "一",
+      "二〇二",      "１",
+      "　",          "\xEF\xBC",
+      "DE89 ",       "DE",
+      "GB82 WEST ",  "11010519491231002",
+      "138 1234 ",   "version ",
+      "a",           " ",
+      "1.1.1.1.",    "255.255.255.",
+      "a-b.",        "x@y.co.",
+      "(555) 123-",  "1st of ",
   };
   std::mt19937 rng(7);
   std::string mix;
@@ -43,7 +62,8 @@ TEST(PiiLinear, AdversarialInputsDoBoundedWork) {
     SCOPED_TRACE(unit.size() > 1000 ? std::string("random mix") : "'" + unit + "'");
     EXPECT_LE(stats.reads, kMaxReadsPerByte * text.size());
     RecordProperty("reads_per_byte", std::to_string(per_byte));
-    if (per_byte > 60) std::cout << "  reads/byte " << per_byte << " for '" << unit.substr(0, 20) << "'\n";
+    if (per_byte > 60)
+      std::cout << "  reads/byte " << per_byte << " for '" << unit.substr(0, 20) << "'\n";
   }
 }
 

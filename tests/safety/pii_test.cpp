@@ -14,8 +14,7 @@ namespace {
 std::vector<std::string> found(const std::string& text, PiiOptions opts = {}) {
   std::vector<std::string> out;
   for (const PiiSpan& s : find_pii(text, opts)) {
-    out.push_back(std::string(pii_type_name(s.type)) + ":" +
-                  text.substr(s.begin, s.end - s.begin));
+    out.push_back(std::string(pii_type_name(s.type)) + ":" + text.substr(s.begin, s.end - s.begin));
   }
   return out;
 }
@@ -65,13 +64,13 @@ TEST(PiiCard, FormatsAndNetworks) {
 }
 
 TEST(PiiCard, NearMisses) {
-  EXPECT_EQ(found("card 4111111111111112"), V{});            // bad Luhn
-  EXPECT_EQ(found("order 1234567812345670"), V{});           // Luhn ok, no issuer starts with 1
-  EXPECT_EQ(found("id 41111111111111110000"), V{});          // longer digit run
-  EXPECT_EQ(found("x94111111111111111"), V{});               // glued to a letter... and digit
-  EXPECT_EQ(found("ref 12-4111-1111-1111-1111"), V{});       // inside a dashed number
-  EXPECT_EQ(found("1.4111111111111111"), V{});               // decimal part of a number
-  EXPECT_EQ(found("4111-1111 1111-1111"), V{});              // mixed separators
+  EXPECT_EQ(found("card 4111111111111112"), V{});       // bad Luhn
+  EXPECT_EQ(found("order 1234567812345670"), V{});      // Luhn ok, no issuer starts with 1
+  EXPECT_EQ(found("id 41111111111111110000"), V{});     // longer digit run
+  EXPECT_EQ(found("x94111111111111111"), V{});          // glued to a letter... and digit
+  EXPECT_EQ(found("ref 12-4111-1111-1111-1111"), V{});  // inside a dashed number
+  EXPECT_EQ(found("1.4111111111111111"), V{});          // decimal part of a number
+  EXPECT_EQ(found("4111-1111 1111-1111"), V{});         // mixed separators
   PiiOptions any;
   any.card_require_iin = false;
   EXPECT_EQ(found("order 1234567812345670", any), V{"card:1234567812345670"});
