@@ -100,6 +100,17 @@ bool phone_layout(const Parsed& p, int ng, const std::string& d, const int* len)
   return false;
 }
 
+// True when the digit run at `i` continues a space-grouped number ("1044 1381 0826"): the
+// previous token is a plain digit group. A date or version before the space ("2024-01-02
+// 13812345678") ends its own token, so a phone may start after it.
+bool inside_space_grouped_number(const ScanText& t, size_t i) {
+  if (t.before(i) != ' ' || i < 2 || !is_digit(t.at(i - 2))) return false;
+  size_t j = i - 2;
+  while (j > 0 && is_digit(t.at(j - 1))) --j;
+  const char lead = j > 0 ? t.at(j - 1) : ' ';
+  return !(lead == '-' || lead == '.' || lead == '/' || lead == ':');
+}
+
 }  // namespace
 
 void scan_phones(const ScanText& t, std::vector<Candidate>* out) {
@@ -112,7 +123,7 @@ void scan_phones(const ScanText& t, std::vector<Candidate>* out) {
     } else if (is_digit(c)) {
       // Not inside a space-grouped number either ("PL73 1044 1381 0826 2864 6266 8829").
       start = !is_digit(t.before(i)) && numeric_left_boundary(t, i) &&
-              !(t.before(i) == ' ' && i >= 2 && is_alnum(t.at(i - 2)) && is_digit(t.at(i - 2)));
+              !inside_space_grouped_number(t, i);
     }
     if (!start) continue;
 
