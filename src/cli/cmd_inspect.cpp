@@ -2,6 +2,7 @@
 // Architecture, parameter count (tied embeddings once), dtypes and bytes per dtype, tensors
 // missing or unexpected for the architecture, memory for weights and per-token KV cache.
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -39,9 +40,31 @@ std::string human_bytes(double b) {
   return os.str();
 }
 
+// KV bytes per token over all layers for a cache of `dtype`.
+size_t kv_bytes_per_token(const ModelEntry& entry, const HFConfig& cfg, DType dtype) {
+  size_t n = 0;
+  for (const auto& l : entry.kv_layout(cfg, dtype))
+    n += static_cast<size_t>(l.width) * dtype_size(l.dtype);
+  return n;
+}
+
+// A folder with config.json but no weights is inspected from the config alone: parameter
+// count and memory come from the tensors the architecture expects (users size hardware for a
+// model before downloading it).
+bool has_weights(const ModelFolder& folder) {
+  try {
+    (void)folder.weights_path();
+    return true;
+  } catch (const NotFound&) {
+    return false;
+  }
+}
+
 nlohmann::json inspect(const std::string& dir) {
   const ModelFolder folder = ModelFolder::open(dir);
-  const WeightStore weights = folder.open_weights();
+  const bool config_only = !has_weights(folder);
+  std::optional<WeightStore> weights;
+  if (!config_only) weights.emplace(folder.open_weights());
   const HFConfig& cfg = folder.config();
   const ModelEntry* entry = ModelRegistry::instance().find(cfg.architecture);
 
@@ -50,47 +73,69 @@ nlohmann::json inspect(const std::string& dir) {
   j["architecture"] = cfg.architecture;
   j["model_type"] = cfg.model_type;
   j["supported"] = entry != nullptr;
-  j["weights"] = weights.source();
+  j["config_only"] = config_only;
+  j["weights"] = config_only ? std::string("none (config.json only)") : weights->source();
   std::vector<std::string> tied;
   std::vector<std::string> missing, unexpected, wrong_shape;
+  std::vector<TensorSpec> expected;
   if (entry) {
     j["kind"] = model_kind_name(entry->kind);
     tied = entry->tied_tensors(cfg);
-    std::set<std::string> known;
-    for (const TensorSpec& s : entry->expected(cfg, weights)) {
-      known.insert(s.name);
-      if (!weights.contains(s.name)) {
-        if (!s.optional) missing.push_back(s.name + " " + Shape(s.shape).str());
-      } else if (weights.shape(s.name) != Shape(s.shape)) {
-        wrong_shape.push_back(s.name + " " + weights.shape(s.name).str() + " (expected " +
-                              Shape(s.shape).str() + ")");
-      }
+    if (weights) {
+      expected = entry->expected(cfg, *weights);
+    } else if (entry->expected_tensors) {
+      expected = entry->expected_tensors(cfg);
     }
-    for (const auto& n : weights.names())
-      if (!known.count(n)) unexpected.push_back(n);
-    const auto kv = entry->kv_layout(cfg, DType::F32);
-    size_t per_token = 0;
-    for (const auto& l : kv) per_token += static_cast<size_t>(l.width) * dtype_size(l.dtype);
+    std::set<std::string> known;
+    for (const TensorSpec& s : expected) known.insert(s.name);
+    if (weights) {
+      for (const TensorSpec& s : expected) {
+        if (!weights->contains(s.name)) {
+          if (!s.optional) missing.push_back(s.name + " " + Shape(s.shape).str());
+        } else if (weights->shape(s.name) != Shape(s.shape)) {
+          wrong_shape.push_back(s.name + " " + weights->shape(s.name).str() + " (expected " +
+                                Shape(s.shape).str() + ")");
+        }
+      }
+      for (const auto& n : weights->names())
+        if (!known.count(n)) unexpected.push_back(n);
+    }
     j["kv_cache_dtype"] = "float32";
-    j["kv_bytes_per_token"] = per_token;
-    j["kv_layers"] = kv.size();
+    j["kv_bytes_per_token"] = kv_bytes_per_token(*entry, cfg, DType::F32);
+    j["kv_bytes_per_token_bf16"] = kv_bytes_per_token(*entry, cfg, DType::BF16);
+    j["kv_layers"] = entry->kv_layout(cfg, DType::F32).size();
+    if (entry->notes) j["notes"] = entry->notes(cfg, weights ? &*weights : nullptr);
   }
   const std::set<std::string> skip(tied.begin(), tied.end());
   std::map<std::string, std::array<int64_t, 3>> by;  // dtype -> tensors, params, bytes
-  int64_t params = 0, bytes = 0;
-  for (const auto& n : weights.names()) {
-    if (skip.count(n)) continue;
-    const Shape s = weights.shape(n);
-    const DType d = weights.dtype(n);
+  int64_t params = 0, bytes = 0, tensors = 0;
+  auto count = [&](const std::string& n, const Shape& s, DType d) {
+    if (skip.count(n)) return;
     auto& a = by[dtype_name(d)];
     a[0] += 1;
     a[1] += s.numel();
     a[2] += s.numel() * static_cast<int64_t>(dtype_size(d));
     params += s.numel();
     bytes += s.numel() * static_cast<int64_t>(dtype_size(d));
+  };
+  if (weights) {
+    for (const auto& n : weights->names()) count(n, weights->shape(n), weights->dtype(n));
+    tensors = static_cast<int64_t>(weights->names().size());
+  } else {
+    // Estimate in the dtype the config declares (torch_dtype / dtype), float32 when absent.
+    DType d = DType::F32;
+    if (cfg.raw.contains("torch_dtype") && cfg.raw["torch_dtype"].is_string())
+      d = dtype_from_string(cfg.raw["torch_dtype"].get<std::string>(), "config.json torch_dtype");
+    else if (cfg.raw.contains("dtype") && cfg.raw["dtype"].is_string())
+      d = dtype_from_string(cfg.raw["dtype"].get<std::string>(), "config.json dtype");
+    for (const TensorSpec& s : expected) {
+      if (s.optional) continue;
+      count(s.name, Shape(s.shape), d);
+      ++tensors;
+    }
   }
   j["parameters"] = params;
-  j["tensors"] = weights.names().size();
+  j["tensors"] = tensors;
   j["weight_bytes"] = bytes;
   j["dtypes"] = nlohmann::json::object();
   for (const auto& [d, a] : by)
@@ -111,6 +156,7 @@ void print_text(const nlohmann::json& j) {
   os << (j["supported"].get<bool>() ? "" : "  [not supported by deepfuse]") << "\n";
   if (j.contains("kind")) os << "kind:           " << j["kind"].get<std::string>() << "\n";
   os << "parameters:     " << grouped(j["parameters"].get<int64_t>());
+  if (j["config_only"].get<bool>()) os << " (estimated from config.json; no weights in the folder)";
   if (!j["tied"].empty()) os << " (tied tensors counted once)";
   os << "\n";
   os << "tensors:        " << j["tensors"].get<size_t>() << " in "
@@ -119,15 +165,18 @@ void print_text(const nlohmann::json& j) {
     os << "  " << it.key() << ": " << grouped((*it)["parameters"].get<int64_t>()) << " parameters, "
        << human_bytes(static_cast<double>((*it)["bytes"].get<int64_t>())) << "\n";
   os << "weights memory: " << human_bytes(static_cast<double>(j["weight_bytes"].get<int64_t>()))
-     << " (memory-mapped)\n";
+     << (j["config_only"].get<bool>() ? " (estimated)\n" : " (memory-mapped)\n");
   if (j.contains("kv_bytes_per_token"))
     os << "KV cache:       " << grouped(j["kv_bytes_per_token"].get<int64_t>())
-       << " bytes per token (float32, " << j["kv_layers"].get<int64_t>() << " layers)\n";
+       << " bytes per token (float32, " << j["kv_layers"].get<int64_t>() << " layers; "
+       << grouped(j["kv_bytes_per_token_bf16"].get<int64_t>()) << " in bfloat16)\n";
+  if (j.contains("notes"))
+    for (const auto& n : j["notes"]) os << "note:           " << n.get<std::string>() << "\n";
   auto list = [&](const char* title, const nlohmann::json& v) {
     os << title << (v.empty() ? "none" : std::to_string(v.size())) << "\n";
     for (const auto& s : v) os << "  " << s.get<std::string>() << "\n";
   };
-  if (j["supported"].get<bool>()) {
+  if (j["supported"].get<bool>() && !j["config_only"].get<bool>()) {
     list("missing:        ", j["missing"]);
     list("wrong shape:    ", j["wrong_shape"]);
     list("unexpected:     ", j["unexpected"]);

@@ -374,6 +374,7 @@ void register_deepseek_models(ModelRegistry& r) {
                  : std::vector<std::string>{};
     };
     e.kv_layout = deepseek_kv_layout;
+    e.notes = deepseek_inspect_notes;
     e.make_causal_lm = [](const ModelFolder& folder, WeightStore ws, const LoadOptions& o) {
       return std::unique_ptr<CausalLM>(new DeepseekForCausalLM(folder.config(), ws, o));
     };

@@ -60,6 +60,9 @@ struct ModelEntry {
   std::function<std::vector<std::string>(const HFConfig&)> tied_tensors;
   // KV cache layout per layer (elements per token, dtype) for a given cache dtype.
   std::function<std::vector<KVLayerSpec>(const HFConfig&, DType)> kv_layout;
+  // Optional lines `deepfuse inspect` prints for this family (cache layout, skipped MTP
+  // layers, load-time dequantisation); `weights` is null for a config-only folder.
+  std::function<std::vector<std::string>(const HFConfig&, const WeightStore* weights)> notes;
   // Factories; only the one matching `kind` is set.
   std::function<std::unique_ptr<CausalLM>(const ModelFolder&, WeightStore, const LoadOptions&)>
       make_causal_lm;
