@@ -29,8 +29,16 @@ echo "fuzz/smoke.sh: built in $(( $(date +%s) - start ))s"
 artifacts="$BUILD_DIR/fuzz/artifacts"
 mkdir -p "$artifacts"
 status=0
+# Targets with an open, documented finding (reproducer in fuzz/findings/, described in
+# docs/BENCHMARKS.md "Fuzzing"); they still build here, and fuzz/run.sh still runs them.
+# Remove a name once its finding is fixed. FUZZ_SMOKE_SKIP="" runs everything.
+SKIP=${FUZZ_SMOKE_SKIP-tokenizer_encode}
 while read -r name; do
   [ -n "$name" ] || continue
+  if [[ " $SKIP " == *" $name "* ]]; then
+    echo "fuzz/smoke.sh: fuzz_$name SKIPPED (open finding, see fuzz/findings/)"
+    continue
+  fi
   bin="$BUILD_DIR/fuzz/fuzz_$name"
   seeds="fuzz/corpus/$name"
   work=$(mktemp -d)

@@ -20,7 +20,9 @@ void add_threads_flag(CLI::App* cmd, int* threads) {
       ->check(CLI::NonNegativeNumber);
 }
 
-void apply_threads(int threads) { ThreadPool::set_global_threads(threads); }
+void apply_threads(int threads) {
+  ThreadPool::set_global_threads(threads);
+}
 
 void set_examples(CLI::App* cmd, const std::string& examples) {
   cmd->footer("\nExamples:\n" + examples);

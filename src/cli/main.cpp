@@ -23,8 +23,9 @@ std::string one_line(std::string s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"deepfuse: run Hugging Face and DeepSeek models with knowledge injected at "
-               "inference time"};
+  CLI::App app{
+      "deepfuse: run Hugging Face and DeepSeek models with knowledge injected at "
+      "inference time"};
   app.set_version_flag("--version", "deepfuse 0.1.0");
   app.require_subcommand(1);
   std::string log_level;

@@ -11,9 +11,15 @@ namespace {
       "machine with nvcc, or use --device cpu)");
 }
 }  // namespace
-bool cuda_available() { return false; }
-void* cuda_alloc(size_t) { no_cuda(); }
+bool cuda_available() {
+  return false;
+}
+void* cuda_alloc(size_t) {
+  no_cuda();
+}
 void cuda_free(void*) {}
-void cuda_copy(void*, const void*, size_t, CopyKind) { no_cuda(); }
+void cuda_copy(void*, const void*, size_t, CopyKind) {
+  no_cuda();
+}
 }  // namespace deepfuse
 #endif

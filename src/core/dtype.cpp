@@ -9,30 +9,48 @@ namespace deepfuse {
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::F32: return "float32";
-    case DType::F16: return "float16";
-    case DType::BF16: return "bfloat16";
-    case DType::F8E4M3: return "float8_e4m3fn";
-    case DType::I8: return "int8";
-    case DType::I32: return "int32";
-    case DType::I64: return "int64";
-    case DType::U8: return "uint8";
-    case DType::Bool: return "bool";
+    case DType::F32:
+      return "float32";
+    case DType::F16:
+      return "float16";
+    case DType::BF16:
+      return "bfloat16";
+    case DType::F8E4M3:
+      return "float8_e4m3fn";
+    case DType::I8:
+      return "int8";
+    case DType::I32:
+      return "int32";
+    case DType::I64:
+      return "int64";
+    case DType::U8:
+      return "uint8";
+    case DType::Bool:
+      return "bool";
   }
   return "?";
 }
 
 const char* dtype_safetensors_name(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::F8E4M3: return "F8_E4M3";
-    case DType::I8: return "I8";
-    case DType::I32: return "I32";
-    case DType::I64: return "I64";
-    case DType::U8: return "U8";
-    case DType::Bool: return "BOOL";
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
+    case DType::F8E4M3:
+      return "F8_E4M3";
+    case DType::I8:
+      return "I8";
+    case DType::I32:
+      return "I32";
+    case DType::I64:
+      return "I64";
+    case DType::U8:
+      return "U8";
+    case DType::Bool:
+      return "BOOL";
   }
   return "?";
 }
@@ -41,9 +59,9 @@ bool dtype_from_safetensors(std::string_view s, DType* out) {
   static constexpr struct {
     std::string_view name;
     DType type;
-  } kTable[] = {{"F32", DType::F32},         {"F16", DType::F16}, {"BF16", DType::BF16},
-                {"F8_E4M3", DType::F8E4M3},  {"I8", DType::I8},   {"I32", DType::I32},
-                {"I64", DType::I64},         {"U8", DType::U8},   {"BOOL", DType::Bool}};
+  } kTable[] = {{"F32", DType::F32},        {"F16", DType::F16}, {"BF16", DType::BF16},
+                {"F8_E4M3", DType::F8E4M3}, {"I8", DType::I8},   {"I32", DType::I32},
+                {"I64", DType::I64},        {"U8", DType::U8},   {"BOOL", DType::Bool}};
   for (const auto& e : kTable) {
     if (e.name == s) {
       *out = e.type;
@@ -58,12 +76,24 @@ DType dtype_from_string(std::string_view s, std::string_view what) {
     std::string_view name;
     DType type;
   } kTable[] = {
-      {"float32", DType::F32},  {"fp32", DType::F32},          {"f32", DType::F32},
-      {"float", DType::F32},    {"bfloat16", DType::BF16},     {"bf16", DType::BF16},
-      {"float16", DType::F16},  {"fp16", DType::F16},          {"f16", DType::F16},
-      {"half", DType::F16},     {"float8_e4m3fn", DType::F8E4M3}, {"f8_e4m3", DType::F8E4M3},
-      {"fp8", DType::F8E4M3},   {"int8", DType::I8},           {"int32", DType::I32},
-      {"int64", DType::I64},    {"uint8", DType::U8},          {"bool", DType::Bool},
+      {"float32", DType::F32},
+      {"fp32", DType::F32},
+      {"f32", DType::F32},
+      {"float", DType::F32},
+      {"bfloat16", DType::BF16},
+      {"bf16", DType::BF16},
+      {"float16", DType::F16},
+      {"fp16", DType::F16},
+      {"f16", DType::F16},
+      {"half", DType::F16},
+      {"float8_e4m3fn", DType::F8E4M3},
+      {"f8_e4m3", DType::F8E4M3},
+      {"fp8", DType::F8E4M3},
+      {"int8", DType::I8},
+      {"int32", DType::I32},
+      {"int64", DType::I64},
+      {"uint8", DType::U8},
+      {"bool", DType::Bool},
   };
   std::string_view v = s;
   if (v.substr(0, 6) == "torch.") v.remove_prefix(6);
@@ -142,22 +172,36 @@ namespace {
 
 float load_float(const void* p, DType t, size_t i) {
   switch (t) {
-    case DType::F32: return static_cast<const float*>(p)[i];
-    case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    case DType::F8E4M3: return f8e4m3_to_f32(static_cast<const uint8_t*>(p)[i]);
-    default: break;
+    case DType::F32:
+      return static_cast<const float*>(p)[i];
+    case DType::F16:
+      return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::BF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::F8E4M3:
+      return f8e4m3_to_f32(static_cast<const uint8_t*>(p)[i]);
+    default:
+      break;
   }
   throw InternalError("load_float on non-float dtype");
 }
 
 void store_float(void* p, DType t, size_t i, float v) {
   switch (t) {
-    case DType::F32: static_cast<float*>(p)[i] = v; return;
-    case DType::F16: static_cast<uint16_t*>(p)[i] = f32_to_f16(v); return;
-    case DType::BF16: static_cast<uint16_t*>(p)[i] = f32_to_bf16(v); return;
-    case DType::F8E4M3: static_cast<uint8_t*>(p)[i] = f32_to_f8e4m3(v); return;
-    default: break;
+    case DType::F32:
+      static_cast<float*>(p)[i] = v;
+      return;
+    case DType::F16:
+      static_cast<uint16_t*>(p)[i] = f32_to_f16(v);
+      return;
+    case DType::BF16:
+      static_cast<uint16_t*>(p)[i] = f32_to_bf16(v);
+      return;
+    case DType::F8E4M3:
+      static_cast<uint8_t*>(p)[i] = f32_to_f8e4m3(v);
+      return;
+    default:
+      break;
   }
   throw InternalError("store_float on non-float dtype");
 }

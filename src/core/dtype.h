@@ -18,15 +18,24 @@ enum class DType : uint8_t { F32, F16, BF16, F8E4M3, I8, I32, I64, U8, Bool };
 // Bytes per element.
 constexpr size_t dtype_size(DType t) {
   switch (t) {
-    case DType::F32: return 4;
-    case DType::F16: return 2;
-    case DType::BF16: return 2;
-    case DType::F8E4M3: return 1;
-    case DType::I8: return 1;
-    case DType::I32: return 4;
-    case DType::I64: return 8;
-    case DType::U8: return 1;
-    case DType::Bool: return 1;
+    case DType::F32:
+      return 4;
+    case DType::F16:
+      return 2;
+    case DType::BF16:
+      return 2;
+    case DType::F8E4M3:
+      return 1;
+    case DType::I8:
+      return 1;
+    case DType::I32:
+      return 4;
+    case DType::I64:
+      return 8;
+    case DType::U8:
+      return 1;
+    case DType::Bool:
+      return 1;
   }
   return 0;
 }
@@ -57,7 +66,9 @@ inline float f32_from_bits(uint32_t u) {
 }
 
 // ---- bfloat16: the top 16 bits of an f32 ----
-inline float bf16_to_f32(uint16_t h) { return f32_from_bits(static_cast<uint32_t>(h) << 16); }
+inline float bf16_to_f32(uint16_t h) {
+  return f32_from_bits(static_cast<uint32_t>(h) << 16);
+}
 inline uint16_t f32_to_bf16(float f) {
   uint32_t u = f32_bits(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN

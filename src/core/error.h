@@ -68,11 +68,11 @@ class InternalError : public Error {
 // Checks a caller-facing condition and throws `Type` with the streamed message when it fails.
 // Usage: DF_CHECK(n > 0, InvalidArgument, "max_new_tokens must be >= 0, got " << n);
 #include <sstream>
-#define DF_CHECK(cond, Type, msg)        \
-  do {                                   \
-    if (!(cond)) {                       \
-      std::ostringstream df_check_os_;   \
-      df_check_os_ << msg;               \
+#define DF_CHECK(cond, Type, msg)                 \
+  do {                                            \
+    if (!(cond)) {                                \
+      std::ostringstream df_check_os_;            \
+      df_check_os_ << msg;                        \
       throw ::deepfuse::Type(df_check_os_.str()); \
-    }                                    \
+    }                                             \
   } while (0)

@@ -43,6 +43,8 @@ spdlog::logger& logger() {
   return *lg;
 }
 
-void set_log_level(const std::string& level) { logger().set_level(parse_level(level)); }
+void set_log_level(const std::string& level) {
+  logger().set_level(parse_level(level));
+}
 
 }  // namespace deepfuse

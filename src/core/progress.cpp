@@ -18,9 +18,13 @@ Progress::Progress(std::string label, int64_t total, std::string unit)
   last_draw_ = start_ - std::chrono::seconds(1);
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
-void Progress::add(int64_t n) { set(done_ + n); }
+void Progress::add(int64_t n) {
+  set(done_ + n);
+}
 
 void Progress::set(int64_t done) {
   done_ = done;

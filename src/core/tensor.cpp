@@ -10,7 +10,9 @@
 
 namespace deepfuse {
 
-const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+const char* device_name(Device d) {
+  return d == Device::CPU ? "cpu" : "cuda";
+}
 
 Device device_from_string(const std::string& s) {
   if (s == "cpu") return Device::CPU;
@@ -108,8 +110,8 @@ Tensor Tensor::borrow(void* data, DType dtype, Shape shape, Device device,
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = shape;
-  t.storage_ = Storage::borrow(data, static_cast<size_t>(shape.numel()) * dtype_size(dtype),
-                               device, std::move(keepalive));
+  t.storage_ = Storage::borrow(data, static_cast<size_t>(shape.numel()) * dtype_size(dtype), device,
+                               std::move(keepalive));
   return t;
 }
 
@@ -155,8 +157,7 @@ Tensor Tensor::reshape(const Shape& shape) const {
   }
   if (infer >= 0) s[infer] = known == 0 ? 0 : numel() / known;
   DF_CHECK(s.numel() == numel(), InvalidArgument,
-           "cannot reshape " << shape_.str() << " (" << numel() << " elements) to "
-                             << shape.str());
+           "cannot reshape " << shape_.str() << " (" << numel() << " elements) to " << shape.str());
   Tensor t = *this;
   t.shape_ = s;
   return t;
@@ -181,8 +182,9 @@ Tensor Tensor::row(int64_t i) const {
 }
 
 Tensor Tensor::to(DType dtype) const {
-  DF_CHECK(device() == Device::CPU, Unsupported, "Tensor::to(dtype) on a " << device_name(device())
-                                                 << " tensor; copy it to the CPU first");
+  DF_CHECK(
+      device() == Device::CPU, Unsupported,
+      "Tensor::to(dtype) on a " << device_name(device()) << " tensor; copy it to the CPU first");
   Tensor t = empty(dtype, shape_);
   convert(raw(), dtype_, t.raw(), dtype, static_cast<size_t>(numel()));
   return t;

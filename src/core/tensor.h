@@ -2,7 +2,8 @@
 //
 // Conventions used across deepfuse (stated once here):
 // - Shapes are listed outermost first: a [n_tokens, hidden] activation has `hidden` contiguous
-//   elements per token. Shape comments in code use the same order: `// [n_tokens, n_heads, head_dim]`.
+//   elements per token. Shape comments in code use the same order: `// [n_tokens, n_heads,
+//   head_dim]`.
 // - Linear weights keep Hugging Face's layout [out_features, in_features] (torch nn.Linear), so
 //   y = x W^T; GPT-2's Conv1D weights ([in, out]) are transposed once at load time.
 // - A Tensor is always contiguous; views (reshape, row slices) share storage without copying.

@@ -12,8 +12,7 @@ ForwardBatch ForwardBatch::single(const std::vector<int32_t>& ids, int32_t conte
   ForwardBatch b;
   b.tokens = ids;
   b.positions.resize(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i)
-    b.positions[i] = context_len + static_cast<int32_t>(i);
+  for (size_t i = 0; i < ids.size(); ++i) b.positions[i] = context_len + static_cast<int32_t>(i);
   SequenceSlice s;
   s.token_begin = 0;
   s.num_tokens = static_cast<int32_t>(ids.size());

@@ -16,18 +16,18 @@
 namespace deepfuse {
 
 struct SequenceSlice {
-  int32_t token_begin = 0;   // index of this sequence's first new token in ForwardBatch::tokens
-  int32_t num_tokens = 0;    // new tokens of this sequence in this step
-  int32_t context_len = 0;   // tokens of this sequence already in the KV cache before this step
+  int32_t token_begin = 0;  // index of this sequence's first new token in ForwardBatch::tokens
+  int32_t num_tokens = 0;   // new tokens of this sequence in this step
+  int32_t context_len = 0;  // tokens of this sequence already in the KV cache before this step
   // Physical KV block ids; block i holds positions [i*block_size, (i+1)*block_size) of the
   // sequence. Must cover context_len + num_tokens tokens (engine/ reserves them).
   std::vector<int32_t> block_table;
 };
 
 struct ForwardBatch {
-  std::vector<int32_t> tokens;     // [n_tokens] new token ids of all sequences, back to back
-  std::vector<int32_t> positions;  // [n_tokens] position of each token (RoPE / learned pos)
-  std::vector<SequenceSlice> seqs; // one per sequence in the batch
+  std::vector<int32_t> tokens;      // [n_tokens] new token ids of all sequences, back to back
+  std::vector<int32_t> positions;   // [n_tokens] position of each token (RoPE / learned pos)
+  std::vector<SequenceSlice> seqs;  // one per sequence in the batch
   // Indices into `tokens` whose logits forward() returns, in this order (e.g. the last token
   // of each sequence for decoding, every token for `deepfuse logits`).
   std::vector<int32_t> logit_rows;

@@ -16,7 +16,8 @@ struct ChunkSpan {
 };
 
 // budget <= 0: one chunk with the whole text. overlap is clamped to [0, budget / 2].
-// Never returns an empty list for non-empty text; spans are non-empty and increasing.
+// Returns no spans only when the text is all white space (ASCII space/controls 9-13, U+00A0,
+// U+3000): nothing to index. Spans are non-empty and increasing.
 std::vector<ChunkSpan> chunk_text(std::string_view text, int budget, int overlap);
 
 }  // namespace deepfuse::retrieval

@@ -18,7 +18,9 @@ namespace deepfuse::test {
 
 namespace fs = std::filesystem;
 
-std::string fixture(const std::string& rel) { return std::string(DEEPFUSE_FIXTURES_DIR) + "/" + rel; }
+std::string fixture(const std::string& rel) {
+  return std::string(DEEPFUSE_FIXTURES_DIR) + "/" + rel;
+}
 std::string shared_data(const std::string& rel) {
   return std::string(DEEPFUSE_SHARED_DATA_DIR) + "/" + rel;
 }
@@ -40,9 +42,9 @@ void cleanup_tmp() {
 
 std::string temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};
-  const fs::path p = fs::temp_directory_path() /
-                     ("deepfuse-test-" + tag + "-" + std::to_string(::getpid()) + "-" +
-                      std::to_string(counter++));
+  const fs::path p =
+      fs::temp_directory_path() /
+      ("deepfuse-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   fs::remove_all(p);
   fs::create_directories(p);
   std::lock_guard<std::mutex> lock(g_tmp_mu);

@@ -10,8 +10,8 @@ namespace deepfuse {
 namespace {
 
 TEST(DeepseekInspect, V2LiteConfigOnlyReportsLatentKvBytes) {
-  const auto r = test::run_cli(
-      {"inspect", "--model", test::fixture("deepseek/v2_lite_config"), "--json"});
+  const auto r =
+      test::run_cli({"inspect", "--model", test::fixture("deepseek/v2_lite_config"), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_TRUE(j["config_only"].get<bool>());

@@ -503,8 +503,10 @@ Value Interpreter::slice(const Value& obj, const Value& start_v, const Value& st
       fail(std::string("slice ") + what + " must be an integer or None");
     return {true, v.as_int()};
   };
-  auto [has_step, step] = opt_int(step_v, "step");
-  if (!has_step) step = 1;
+  // Plain variables, not structured bindings: the lambda below captures `step`, which
+  // clang 14 (the fuzz build) does not allow for bindings.
+  const auto step_opt = opt_int(step_v, "step");
+  int64_t step = step_opt.first ? step_opt.second : 1;
   if (step == 0) fail("slice step cannot be zero");
   auto [has_start, start] = opt_int(start_v, "start");
   auto [has_stop, stop] = opt_int(stop_v, "stop");
