@@ -4,13 +4,12 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/encoder_input.h"
 #include "core/error.h"
 #include "deepfuse/auto_model.h"
 #include "deepfuse/tokenizer.h"
 
 namespace deepfuse::cli {
-
-void truncate_keep_last(std::vector<int32_t>& ids, int64_t max_len);  // cmd_embed.cpp
 
 void register_classify(CLI::App& root) {
   auto* cmd = root.add_subcommand("classify",
@@ -32,20 +31,9 @@ void register_classify(CLI::App& root) {
     apply_threads(threads);
     auto clf = AutoModelForSequenceClassification::from_pretrained(model, {.dtype = dtype});
     auto tok = AutoTokenizer::from_pretrained(model);
-    std::string line;
     size_t n = 0;
-    while (read_line(std::cin, &line)) {
-      ++n;
-      std::string text = line;
-      if (jsonl) {
-        const auto j = nlohmann::json::parse(line, nullptr, false);
-        DF_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), InvalidArgument,
-                 "stdin line " << n << ": expected {\"text\": \"...\"}");
-        text = j["text"].get<std::string>();
-      }
-      std::vector<int32_t> ids = tok->encode(text);
-      DF_CHECK(!ids.empty(), InvalidArgument, "stdin line " << n << ": text encodes to no tokens");
-      truncate_keep_last(ids, clf.info().max_positions);
+    std::vector<int32_t> ids;
+    while (read_encoder_ids(std::cin, jsonl, *tok, clf.info().max_positions, &n, &ids)) {
       const Classification c = clf.classify(ids);
       nlohmann::json j = {{"label", c.label}, {"score", c.score}};
       if (all_scores) {

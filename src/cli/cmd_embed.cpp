@@ -2,19 +2,12 @@
 // (CLS or mean, optional L2 normalisation) as the folder's sentence-transformers files say.
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/encoder_input.h"
 #include "core/error.h"
 #include "deepfuse/auto_model.h"
 #include "deepfuse/tokenizer.h"
 
 namespace deepfuse::cli {
-
-// Truncates an encoding to `max_len` ids, keeping its last id (the [SEP] / </s> it ends with).
-void truncate_keep_last(std::vector<int32_t>& ids, int64_t max_len) {
-  if (max_len <= 0 || static_cast<int64_t>(ids.size()) <= max_len) return;
-  const int32_t last = ids.back();
-  ids.resize(static_cast<size_t>(max_len));
-  ids.back() = last;
-}
 
 void register_embed(CLI::App& root) {
   auto* cmd = root.add_subcommand("embed", "Sentence embeddings of stdin texts (one per line)");
@@ -35,20 +28,9 @@ void register_embed(CLI::App& root) {
     apply_threads(threads);
     auto enc = AutoModel::from_pretrained(model, {.dtype = dtype});
     auto tok = AutoTokenizer::from_pretrained(model);
-    std::string line;
     size_t n = 0;
-    while (read_line(std::cin, &line)) {
-      ++n;
-      std::string text = line;
-      if (jsonl) {
-        const auto j = nlohmann::json::parse(line, nullptr, false);
-        DF_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), InvalidArgument,
-                 "stdin line " << n << ": expected {\"text\": \"...\"}");
-        text = j["text"].get<std::string>();
-      }
-      std::vector<int32_t> ids = tok->encode(text);
-      DF_CHECK(!ids.empty(), InvalidArgument, "stdin line " << n << ": text encodes to no tokens");
-      truncate_keep_last(ids, enc.info().max_positions);
+    std::vector<int32_t> ids;
+    while (read_encoder_ids(std::cin, jsonl, *tok, enc.info().max_positions, &n, &ids)) {
       print_json_line({{"embedding", enc.embed(ids)}});
     }
   });
