@@ -271,8 +271,13 @@ void run_bench_model(const Options& o) {
 
   // 4. Prefill: one sequence of P new tokens, logits for the last one.
   nlohmann::json prefill = nlohmann::json::object();
+  Profiler& prof = Profiler::global();
   for (int p : o.prefill) {
     std::vector<double> secs;
+    if (o.profile) {
+      prof.reset();
+      prof.set_enabled(true);
+    }
     for (int r = 0; r < o.repeats; ++r) {
       std::vector<int32_t> bt;
       cache.reserve(bt, p);
@@ -288,11 +293,15 @@ void run_bench_model(const Options& o) {
         {"tokens_per_s", p / med},
         {"median_s", med},
         {"best_tokens_per_s", p / *std::min_element(secs.begin(), secs.end())}};
+    if (o.profile) {
+      prof.set_enabled(false);
+      std::fprintf(stderr, "prefill %d profile (%d runs, median %.1f ms):\n%s", p, o.repeats,
+                   med * 1e3, prof.table().c_str());
+    }
   }
 
   // 5. Decode at batch 1: a 16-token prompt, then one token per step.
   std::vector<double> steps;
-  Profiler& prof = Profiler::global();
   if (o.profile) {
     prof.reset();
     prof.set_enabled(true);
@@ -367,7 +376,7 @@ void add_bench_model(CLI::App& bench) {
   cmd->add_option("--dir", o->dir,
                   "Folder for the generated model (kept; reused when it already holds one). "
                   "Default: a temporary folder, removed afterwards");
-  cmd->add_flag("--profile", o->profile, "Print the per-op table of the decode steps on stderr");
+  cmd->add_flag("--profile", o->profile, "Print per-op tables of each prefill length and of the decode steps on stderr");
   set_examples(cmd,
                "  deepfuse bench model\n"
                "  deepfuse bench model --repeats 3 --prefill 128 --decode-tokens 16\n"

@@ -39,6 +39,9 @@ RopeParams parse_rope_params(const JsonFields& cfg, double default_theta) {
   std::optional<JsonFields> p = cfg.get_object("rope_parameters");
   if (!p) p = cfg.get_object("rope_scaling");
   if (!p) return r;
+  DF_CHECK(!p->has("full_attention") && !p->has("sliding_attention"), Unsupported,
+           cfg.file() << ": rope_parameters holds per-layer-type RoPE settings "
+                         "(full_attention / sliding_attention), which are not supported yet");
   const std::string tkey = p->first_present({"rope_type", "type"});
   r.type = tkey.empty() ? "default" : p->get_string(tkey);
   r.theta = p->get_double("rope_theta", r.theta);
@@ -59,6 +62,10 @@ RopeParams parse_rope_params(const JsonFields& cfg, double default_theta) {
       throw FormatError(cfg.file() + ": rope type '" + r.type +
                         "' needs field 'factor' in rope_scaling / rope_parameters");
   }
+  if (r.type == "llama3" && !(p->has("low_freq_factor") && p->has("high_freq_factor")))
+    throw FormatError(cfg.file() +
+                      ": rope type 'llama3' needs fields 'low_freq_factor' and 'high_freq_factor' "
+                      "in rope_scaling / rope_parameters");
   return r;
 }
 

@@ -4,22 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "formats/json_fields.h"
 
 namespace deepfuse {
 
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-std::optional<double> get_number(const nlohmann::json& obj, const char* key,
-                                 const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  DF_CHECK(it->is_number(), FormatError,
-           "config.json " << where << (where.empty() ? "" : ".") << key << " must be a number, got "
-                          << it->dump());
-  return it->get<double>();
-}
 
 std::vector<float> default_inv_freq(double theta, int64_t dim) {
   std::vector<float> inv(static_cast<size_t>(dim / 2));
@@ -54,87 +45,44 @@ double yarn_get_mscale(double scale, double mscale) {
   return 0.1 * mscale * std::log(scale) + 1.0;
 }
 
-RopeConfig rope_config_from_json(const nlohmann::json& config, int64_t head_dim) {
-  DF_CHECK(config.is_object(), FormatError, "config.json must be a JSON object");
+RopeConfig rope_config_from_params(const RopeParams& p, int64_t head_dim,
+                                   int64_t max_position_embeddings, const std::string& where) {
   RopeConfig c;
   c.head_dim = head_dim;
-  std::string where = "rope_parameters";
-  nlohmann::json params = nlohmann::json::object();
-  if (auto it = config.find("rope_parameters"); it != config.end() && !it->is_null()) {
-    DF_CHECK(it->is_object(), FormatError,
-             "config.json rope_parameters must be an object, got " << it->dump());
-    params = *it;
-  } else if (auto it2 = config.find("rope_scaling"); it2 != config.end() && !it2->is_null()) {
-    DF_CHECK(it2->is_object(), FormatError,
-             "config.json rope_scaling must be an object, got " << it2->dump());
-    params = *it2;
-    where = "rope_scaling";
-  }
-  DF_CHECK(!params.contains("full_attention") && !params.contains("sliding_attention"), Unsupported,
-           "config.json " << where
-                          << " holds per-layer-type RoPE settings, which are not supported yet");
-  if (auto v = get_number(params, "rope_theta", where)) {
-    c.theta = *v;
-  } else if (auto v2 = get_number(config, "rope_theta", "")) {
-    c.theta = *v2;
-  }
-  if (auto v = get_number(config, "partial_rotary_factor", "")) {
-    c.partial_rotary_factor = *v;
-  } else if (auto v2 = get_number(params, "partial_rotary_factor", where)) {
-    c.partial_rotary_factor = *v2;
-  }
-  if (auto v = get_number(config, "max_position_embeddings", ""))
-    c.max_position_embeddings = static_cast<int64_t>(*v);
-  std::string type = "default";
-  for (const char* key : {"rope_type", "type"}) {
-    auto it = params.find(key);
-    if (it != params.end() && !it->is_null()) {
-      DF_CHECK(it->is_string(), FormatError,
-               "config.json " << where << "." << key << " must be a string");
-      type = it->get<std::string>();
-      break;
-    }
-  }
-  if (type == "default")
+  c.theta = p.theta;
+  c.partial_rotary_factor = p.partial_rotary_factor;
+  c.max_position_embeddings = max_position_embeddings;
+  if (p.type == "default")
     c.type = RopeType::Default;
-  else if (type == "linear")
+  else if (p.type == "linear")
     c.type = RopeType::Linear;
-  else if (type == "dynamic")
+  else if (p.type == "dynamic")
     c.type = RopeType::Dynamic;
-  else if (type == "llama3")
+  else if (p.type == "llama3")
     c.type = RopeType::Llama3;
-  else if (type == "yarn")
+  else if (p.type == "yarn")
     c.type = RopeType::Yarn;
   else
-    throw Unsupported("config.json " + where + " rope type \"" + type +
-                      "\" is not supported (expected default, linear, dynamic, llama3 or yarn)");
-  c.factor = get_number(params, "factor", where);
-  if (auto v = get_number(config, "original_max_position_embeddings", "")) {
-    c.original_max_position_embeddings = static_cast<int64_t>(*v);
-  } else if (auto v2 = get_number(params, "original_max_position_embeddings", where)) {
-    c.original_max_position_embeddings = static_cast<int64_t>(*v2);
-  }
-  if (auto v = get_number(params, "low_freq_factor", where)) c.low_freq_factor = *v;
-  if (auto v = get_number(params, "high_freq_factor", where)) c.high_freq_factor = *v;
-  c.attention_factor = get_number(params, "attention_factor", where);
-  c.beta_fast = get_number(params, "beta_fast", where);
-  c.beta_slow = get_number(params, "beta_slow", where);
-  c.mscale = get_number(params, "mscale", where);
-  c.mscale_all_dim = get_number(params, "mscale_all_dim", where);
-  if (auto it = params.find("truncate"); it != params.end() && !it->is_null()) {
-    DF_CHECK(it->is_boolean(), FormatError,
-             "config.json " << where << ".truncate must be true or false");
-    c.truncate = it->get<bool>();
-  }
-  if (c.type == RopeType::Linear || c.type == RopeType::Dynamic || c.type == RopeType::Llama3)
-    DF_CHECK(c.factor.has_value(), FormatError,
-             "config.json " << where << ".factor is required for rope type " << type);
-  if (c.type == RopeType::Llama3) {
-    DF_CHECK(params.contains("low_freq_factor") && params.contains("high_freq_factor"), FormatError,
-             "config.json " << where
-                            << " needs low_freq_factor and high_freq_factor for rope type llama3");
-  }
+    throw Unsupported(where + ": rope type '" + p.type +
+                      "' is not supported (expected default, linear, dynamic, llama3 or yarn)");
+  if (c.type != RopeType::Default) c.factor = p.factor;
+  c.original_max_position_embeddings = p.original_max_position_embeddings;
+  c.low_freq_factor = p.low_freq_factor;
+  c.high_freq_factor = p.high_freq_factor;
+  c.attention_factor = p.attention_factor;
+  c.beta_fast = p.beta_fast;
+  c.beta_slow = p.beta_slow;
+  c.mscale = p.mscale;
+  c.mscale_all_dim = p.mscale_all_dim;
+  c.truncate = p.truncate;
   return c;
+}
+
+RopeConfig rope_config_from_json(const nlohmann::json& config, int64_t head_dim) {
+  DF_CHECK(config.is_object(), FormatError, "config.json must be a JSON object");
+  const JsonFields f(config, "config.json");
+  return rope_config_from_params(parse_rope_params(f), head_dim,
+                                 f.get_int("max_position_embeddings", 0), "config.json");
 }
 
 RopeFrequencies rope_frequencies(const RopeConfig& cfg, int64_t seq_len) {

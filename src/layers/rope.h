@@ -32,6 +32,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "formats/hf_config.h"
+
 namespace deepfuse {
 
 enum class RopeType { Default, Linear, Dynamic, Llama3, Yarn };
@@ -65,12 +67,19 @@ struct RopeFrequencies {
 
 const char* rope_type_name(RopeType t);
 
-// Reads RoPE settings from a parsed config.json: `rope_parameters` (transformers 5) or
-// `rope_scaling` (Hub), `rope_theta` (top level or inside), `partial_rotary_factor`,
-// `max_position_embeddings`, `original_max_position_embeddings` (top level wins, as in HF).
+// Reads RoPE settings from a parsed config.json through formats' parse_rope_params (the one
+// parser of `rope_parameters` (transformers 5) / `rope_scaling` (Hub), `rope_theta`,
+// `partial_rotary_factor`, `original_max_position_embeddings`) plus `max_position_embeddings`.
 // `head_dim` is the per-head size RoPE applies to (DeepSeek: qk_rope_head_dim).
 // FormatError naming the field for malformed values; Unsupported for other rope types.
 RopeConfig rope_config_from_json(const nlohmann::json& config, int64_t head_dim);
+
+// The same settings from formats' dialect-normalised RopeParams (what the model families'
+// config parsers produce). `head_dim` is the per-head size RoPE applies to; the params'
+// partial_rotary_factor is kept. Unsupported (naming `where`) for rope types other than
+// default, linear, dynamic, llama3 and yarn.
+RopeConfig rope_config_from_params(const RopeParams& p, int64_t head_dim,
+                                   int64_t max_position_embeddings, const std::string& where);
 
 // inv_freq and attention scaling. `seq_len` (max position + 1 in the step) matters only for
 // dynamic scaling. InvalidArgument for inconsistent settings (odd/zero rot_dim, factor < 1...).

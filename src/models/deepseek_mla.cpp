@@ -1,5 +1,7 @@
 #include "models/deepseek_mla.h"
 
+#include "layers/rope.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -35,57 +37,10 @@ int64_t head_chunk(int64_t heads, int64_t tasks_without_split) {
 DeepseekRope deepseek_rope(const DeepseekConfig& cfg) {
   DeepseekRope r;
   r.interleaved = !cfg.is_v3 || cfg.rope_interleave;
-  const int64_t dim = cfg.qk_rope_head_dim;
-  const float base = static_cast<float>(cfg.rope.theta);
-  const int64_t half = dim / 2;
-  std::vector<float> pos_freqs(static_cast<size_t>(half));
-  for (int64_t i = 0; i < half; ++i) {
-    const float e = static_cast<float>(2 * i) / static_cast<float>(dim);
-    pos_freqs[static_cast<size_t>(i)] = std::pow(base, e);
-  }
-  r.inv_freq.resize(static_cast<size_t>(half));
-  if (cfg.rope.type != "yarn") {
-    for (int64_t i = 0; i < half; ++i)
-      r.inv_freq[static_cast<size_t>(i)] = 1.0f / pos_freqs[static_cast<size_t>(i)];
-    return r;
-  }
-  const RopeParams& p = cfg.rope;
-  const double factor = p.factor;
-  const double orig = p.original_max_position_embeddings > 0
-                          ? static_cast<double>(p.original_max_position_embeddings)
-                          : static_cast<double>(cfg.max_position_embeddings);
-  if (p.attention_factor) {
-    r.attention_scaling = static_cast<float>(*p.attention_factor);
-  } else if (p.mscale && p.mscale_all_dim && *p.mscale != 0.0 && *p.mscale_all_dim != 0.0) {
-    r.attention_scaling = static_cast<float>(deepseek_yarn_mscale(factor, *p.mscale) /
-                                             deepseek_yarn_mscale(factor, *p.mscale_all_dim));
-  } else {
-    r.attention_scaling = static_cast<float>(deepseek_yarn_mscale(factor, 1.0));
-  }
-  const double beta_fast = p.beta_fast != 0.0 ? p.beta_fast : 32.0;
-  const double beta_slow = p.beta_slow != 0.0 ? p.beta_slow : 1.0;
-  const double two_ln_base = 2.0 * std::log(cfg.rope.theta);
-  auto correction_dim = [&](double rotations) {
-    return (static_cast<double>(dim) * std::log(orig / (rotations * 2.0 * M_PI))) / two_ln_base;
-  };
-  double low = correction_dim(beta_fast), high = correction_dim(beta_slow);
-  if (p.truncate) {
-    low = std::floor(low);
-    high = std::ceil(high);
-  }
-  low = std::max(low, 0.0);
-  high = std::min(high, static_cast<double>(dim - 1));
-  if (low == high) high += 0.001;
-  const float flow = static_cast<float>(low), fspan = static_cast<float>(high - low);
-  const float ffactor = static_cast<float>(factor);
-  for (int64_t i = 0; i < half; ++i) {
-    const float pf = pos_freqs[static_cast<size_t>(i)];
-    const float extrap = 1.0f / pf;
-    const float interp = 1.0f / (ffactor * pf);
-    const float ramp = std::clamp((static_cast<float>(i) - flow) / fspan, 0.0f, 1.0f);
-    const float extrap_factor = 1.0f - ramp;
-    r.inv_freq[static_cast<size_t>(i)] = interp * (1.0f - extrap_factor) + extrap * extrap_factor;
-  }
+  RopeFrequencies f = rope_frequencies(rope_config_from_params(
+      cfg.rope, cfg.qk_rope_head_dim, cfg.max_position_embeddings, "DeepSeek config.json"));
+  r.inv_freq = std::move(f.inv_freq);
+  r.attention_scaling = f.attention_scaling;
   return r;
 }
 

@@ -55,8 +55,8 @@ void mla_forward(const DeepseekConfig& cfg, const MlaWeights& w, const Tensor& x
                  const ops::RopeAngles& angles, const ForwardBatch& batch, KVCache& cache,
                  int32_t layer, MlaMode mode, Tensor& out, MlaStepStats* stats = nullptr);
 
-// YaRN / default inverse frequencies over qk_rope_head_dim and the cos/sin scale, as
-// transformers' _compute_yarn_parameters computes them (f32 arithmetic).
+// Inverse frequencies over qk_rope_head_dim and the cos/sin scale (layers/rope.h computes them,
+// as transformers' rope init functions do: YaRN for V2/V3 checkpoints), plus the pair layout.
 struct DeepseekRope {
   std::vector<float> inv_freq;
   float attention_scaling = 1.f;

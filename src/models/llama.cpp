@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "layers/rope.h"
 #include "models/model_util.h"
 #include "models/registry.h"
 #include "ops/ops.h"
@@ -96,9 +97,10 @@ class LlamaModel final : public CausalLM {
       L.sliding = c.sliding_window > 0 && c.sliding_layers[static_cast<size_t>(i)];
       layers_.push_back(std::move(L));
     }
-    const int64_t rot_dim =
-        static_cast<int64_t>(static_cast<double>(c.head_dim) * c.rope.partial_rotary_factor);
-    rope_ = rope_table(c.rope, rot_dim, c.max_position_embeddings, folder.config_path());
+    // Dynamic NTK only changes frequencies beyond max_position_embeddings; positions are capped
+    // there (forward checks), so the table for seq_len 0 is exact.
+    rope_ = rope_frequencies(rope_config_from_params(c.rope, c.head_dim, c.max_position_embeddings,
+                                                     folder.config_path()));
     info_.architecture = folder.config().architecture;
     info_.model_type = folder.config().model_type;
     info_.vocab_size = c.vocab_size;
@@ -172,7 +174,7 @@ class LlamaModel final : public CausalLM {
   Activation act_;
   Tensor embed_, norm_, lm_head_;
   std::vector<Layer> layers_;
-  RopeTable rope_;
+  RopeFrequencies rope_;
   ModelInfo info_;
 };
 

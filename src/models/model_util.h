@@ -28,16 +28,6 @@ int64_t count_parameters(const WeightStore& w, const std::vector<std::string>& t
 // Dtype holding most of the parameters.
 DType dominant_dtype(const WeightStore& w);
 
-// inverse frequencies [rot_dim / 2] and the attention scaling HF applies to cos/sin, for
-// rope types default, linear, dynamic (at lengths <= max_position_embeddings), llama3, yarn.
-// Unsupported for other types.
-struct RopeTable {
-  std::vector<float> inv_freq;
-  float attention_scaling = 1.f;
-};
-RopeTable rope_table(const RopeParams& p, int64_t rot_dim, int64_t max_position_embeddings,
-                     const std::string& where);
-
 // Gathers rows `rows` of x [n, d] into a new [rows.size(), d] tensor.
 Tensor gather_rows(const Tensor& x, const std::vector<int32_t>& rows);
 
