@@ -7,7 +7,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libpcre2-dev libutf8proc-dev
-  libsqlite3-dev libfaiss-dev libopenblas-dev libomp-dev
+  libsqlite3-dev libfaiss-dev libopenblas-dev libomp-dev libdnnl-dev
   clang libclang-rt-14-dev
 )
 missing=()

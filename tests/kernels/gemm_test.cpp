@@ -110,6 +110,34 @@ INSTANTIATE_TEST_SUITE_P(AllPaths, GemmPathTest,
                                   dtype_name(std::get<1>(info.param));
                          });
 
+TEST(GemmOneDnn, MatchesReferenceOnRandomInputs) {
+  if (!gemm_path_supported(GemmPath::OneDnn)) GTEST_SKIP() << "no oneDNN or no AVX512_BF16 here";
+  uint32_t seed = 500;
+  const std::tuple<int64_t, int64_t, int64_t> sizes[] = {
+      {16, 64, 48}, {17, 33, 7}, {130, 1030, 9}, {1, 17, 5}, {64, 896, 129}, {40, 4864, 24}};
+  for (const auto& [n, k, m] : sizes) {
+    const Problem p = make(n, k, m, DType::BF16, seed++);
+    const std::vector<float> ref = run(p, GemmPath::Reference);
+    const std::vector<float> got = run(p, GemmPath::OneDnn);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j) {
+        const size_t idx = static_cast<size_t>(i * m + j);
+        ASSERT_NEAR(got[idx], ref[idx], 2e-6 * magnitude(p, i, j) + 1e-6)
+            << "n=" << n << " k=" << k << " m=" << m << " at (" << i << ", " << j << ")";
+      }
+  }
+}
+
+TEST(GemmOneDnn, RoutingAndErrors) {
+  // Decode-sized steps stay on the built-in kernels; f32 and f16 weights never go to oneDNN.
+  EXPECT_NE(gemm_path_for(DType::BF16, kOneDnnMinRows - 1), GemmPath::OneDnn);
+  EXPECT_NE(gemm_path_for(DType::F32, 512), GemmPath::OneDnn);
+  EXPECT_NE(gemm_path_for(DType::F16, 512), GemmPath::OneDnn);
+  if (!gemm_path_supported(GemmPath::OneDnn)) GTEST_SKIP() << "no oneDNN or no AVX512_BF16 here";
+  const Problem p = make(20, 8, 4, DType::F32, 3);
+  EXPECT_THROW(run(p, GemmPath::OneDnn), Unsupported);
+}
+
 TEST(GemmReference, MatchesDoublePrecisionDefinition) {
   for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
     const Problem p = make(3, 777, 5, dt, 7);

@@ -1,12 +1,15 @@
 #include "kernels/cpu/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm_isa.h"
+#include "kernels/cpu/gemm_onednn.h"
 
 namespace deepfuse::cpu {
 
@@ -71,6 +74,7 @@ BlockFn block_fn(GemmPath path, DType dt) {
              : dt == DType::F16 ? avx512::gemm_f16
                                 : avx512bf16::gemm_bf16;
     case GemmPath::Reference:
+    case GemmPath::OneDnn:
       break;
   }
   return nullptr;
@@ -93,6 +97,8 @@ const char* gemm_path_name(GemmPath p) {
       return "avx512";
     case GemmPath::Avx512Bf16:
       return "avx512_bf16";
+    case GemmPath::OneDnn:
+      return "onednn";
   }
   return "?";
 }
@@ -110,6 +116,8 @@ bool gemm_path_supported(GemmPath p) {
       return avx512;
     case GemmPath::Avx512Bf16:
       return avx512 && f.avx512_bf16;
+    case GemmPath::OneDnn:
+      return avx512 && f.avx512_bf16 && onednn::available();
   }
   return false;
 }
@@ -128,9 +136,21 @@ GemmPath best_gemm_path(DType w_dtype) {
   return GemmPath::Reference;
 }
 
+GemmPath gemm_path_for(DType w_dtype, int64_t n) {
+  const GemmPath p = best_gemm_path(w_dtype);
+  static const bool onednn_allowed = [] {
+    const char* v = std::getenv("DEEPFUSE_ONEDNN");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  if (w_dtype == DType::BF16 && n >= kOneDnnMinRows && p == GemmPath::Avx512Bf16 &&
+      onednn_allowed && gemm_path_supported(GemmPath::OneDnn))
+    return GemmPath::OneDnn;
+  return p;
+}
+
 void linear(const float* x, int64_t n, int64_t k, const void* w, DType w_dtype, int64_t m, float* y,
             ThreadPool* pool) {
-  linear_path(best_gemm_path(w_dtype), x, n, k, w, w_dtype, m, y, pool);
+  linear_path(gemm_path_for(w_dtype, n), x, n, k, w, w_dtype, m, y, pool);
 }
 
 void linear_path(GemmPath path, const float* x, int64_t n, int64_t k, const void* w, DType w_dtype,
@@ -148,7 +168,10 @@ void linear_path(GemmPath path, const float* x, int64_t n, int64_t k, const void
   }
   const size_t nk = static_cast<size_t>(n * k);
   const void* xp = x;
-  const bool dp_bf16 = (path == GemmPath::Avx512Bf16 && w_dtype == DType::BF16);
+  DF_CHECK(path != GemmPath::OneDnn || w_dtype == DType::BF16, Unsupported,
+           "linear: the onednn path takes bfloat16 weights, got " << dtype_name(w_dtype));
+  const bool dp_bf16 =
+      (path == GemmPath::Avx512Bf16 || path == GemmPath::OneDnn) && w_dtype == DType::BF16;
   if (dp_bf16) {
     if (tls_xb.size() < nk) tls_xb.resize(nk);
     avx512bf16::round_to_bf16(x, n * k, tls_xb.data());
@@ -160,6 +183,11 @@ void linear_path(GemmPath path, const float* x, int64_t n, int64_t k, const void
     for (size_t i = 0; i < nk; ++i) xr[i] = bf16_to_f32(f32_to_bf16(x[i]));
     xp = xr;
   }
+  if (path == GemmPath::OneDnn) {
+    onednn::gemm_bf16(static_cast<const uint16_t*>(xp), n, k, static_cast<const uint16_t*>(w), m, y,
+                      tp);
+    return;
+  }
   if (path == GemmPath::Reference) {
     reference(static_cast<const float*>(xp), n, k, w, w_dtype, m, y, tp);
     return;
@@ -168,14 +196,16 @@ void linear_path(GemmPath path, const float* x, int64_t n, int64_t k, const void
   const size_t xsize = dp_bf16 ? 2 : 4;
   const size_t wsize = dtype_size(w_dtype);
   const int64_t kc = dp_bf16 ? kBlockKBf16 : kBlockKF32;
-  // Tiles of 4 weight rows; ~8 chunks per thread so a thread slowed by a neighbour on this
-  // shared machine does not hold the others up.
-  const int64_t tiles = (m + 3) / 4;
+  // Units of 12 weight rows (whole tiles for the 3- and 4-row tile shapes of every path);
+  // ~8 chunks per thread so a thread slowed by a neighbour on a shared machine does not hold
+  // the others up.
+  constexpr int64_t kUnit = 12;
+  const int64_t tiles = (m + kUnit - 1) / kUnit;
   const int64_t threads = tp.num_threads();
   const int64_t grain = std::max<int64_t>(1, tiles / (threads * 8));
   tp.parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
-    const int64_t j0 = t0 * 4;
-    const int64_t j1 = std::min(m, t1 * 4);
+    const int64_t j0 = t0 * kUnit;
+    const int64_t j1 = std::min(m, t1 * kUnit);
     for (int64_t k0 = 0; k0 < k; k0 += kc) {
       const int64_t klen = std::min(kc, k - k0);
       for (int64_t i0 = 0; i0 < n; i0 += kBlockRows) {

@@ -3,6 +3,10 @@
 // -mavx512bf16; called only when cpu_features().avx512_bf16 is set.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <array>
+#include <utility>
+
 #include "kernels/cpu/gemm_isa.h"
 #include "kernels/cpu/gemm_reduce_avx512.h"
 
@@ -51,28 +55,43 @@ void micro(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64
 
 using MicroFn = void (*)(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, float*,
                          int64_t, bool);
-template <int M>
-MicroFn pick_n(int n) {
-  return n == 1 ? micro<M, 1> : n == 2 ? micro<M, 2> : n == 3 ? micro<M, 3> : micro<M, 4>;
-}
-MicroFn pick(int m, int n) {
-  return m == 1 ? pick_n<1>(n) : m == 2 ? pick_n<2>(n) : m == 3 ? pick_n<3>(n) : pick_n<4>(n);
-}
 
-constexpr int kMr = 4;
-constexpr int kNr = 4;
+template <int M, int... Ns>
+constexpr std::array<MicroFn, sizeof...(Ns)> row_of_micros(std::integer_sequence<int, Ns...>) {
+  return {micro<M, Ns + 1>...};
+}
+template <int... Ms>
+constexpr std::array<std::array<MicroFn, 4>, sizeof...(Ms)> micro_table(
+    std::integer_sequence<int, Ms...>) {
+  return {row_of_micros<Ms + 1>(std::make_integer_sequence<int, 4>())...};
+}
+// kMicros[m - 1][n - 1] = micro<m, n>, m in 1..8, n in 1..4.
+constexpr auto kMicros = micro_table(std::make_integer_sequence<int, 8>());
+
+// Prefill tiles are 8 activation rows x 3 weight rows: 24 accumulators, and 11 loads per 24
+// dot products. Rows of x stream from L2 while the 3 weight rows stay in L1. Decode (fewer than
+// 8 rows) takes 4 weight rows per tile instead: more independent weight streams in flight for
+// a memory-bound matrix-vector product. The tile shape does not change any output's bits (each
+// lane sums its k values in order, then the fixed reduction tree), so batch invariance holds.
+constexpr int kMrPrefill = 8;
+constexpr int kNrPrefill = 3;
+constexpr int kNrDecode = 4;
 
 }  // namespace
 
 void gemm_bf16(const GemmArgs& a) {
   const auto* x = static_cast<const uint16_t*>(a.x);
   const auto* w = static_cast<const uint16_t*>(a.w);
-  for (int64_t j0 = 0; j0 < a.rows; j0 += kNr) {
-    const int nj = static_cast<int>(a.rows - j0 < kNr ? a.rows - j0 : kNr);
-    for (int64_t i0 = 0; i0 < a.n; i0 += kMr) {
-      const int ni = static_cast<int>(a.n - i0 < kMr ? a.n - i0 : kMr);
-      pick(ni, nj)(x + i0 * a.ldx, a.ldx, w + j0 * a.ldw, a.ldw, a.kc, a.y + i0 * a.ldy + j0, a.ldy,
-                   a.accumulate);
+  const bool prefill = a.n >= kMrPrefill;
+  const int64_t mr = prefill ? kMrPrefill : a.n;
+  const int64_t nr = prefill ? kNrPrefill : kNrDecode;
+  for (int64_t j0 = 0; j0 < a.rows; j0 += nr) {
+    const int64_t nj = std::min(nr, a.rows - j0);
+    for (int64_t i0 = 0; i0 < a.n; i0 += mr) {
+      const int64_t ni = std::min(mr, a.n - i0);
+      kMicros[static_cast<size_t>(ni - 1)][static_cast<size_t>(nj - 1)](
+          x + i0 * a.ldx, a.ldx, w + j0 * a.ldw, a.ldw, a.kc, a.y + i0 * a.ldy + j0, a.ldy,
+          a.accumulate);
     }
   }
 }

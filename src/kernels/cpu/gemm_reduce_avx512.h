@@ -37,20 +37,27 @@ static inline __m512 reduce16(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512
   return lane_sum(lane_sum(q0, q1), lane_sum(q2, q3));
 }
 
-// Adds (or stores) the M x N tile of accumulators into y (row stride ldy).
+// Adds (or stores) the M x N tile of accumulators into y (row stride ldy). Tiles of up to 32
+// outputs are reduced 16 at a time; each output takes the same tree whatever its slot.
 template <int M, int N>
 static inline void store_tile(const __m512 (&acc)[M][N], float* y, int64_t ldy, bool accumulate) {
-  __m512 r[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_setzero_ps();
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) r[i * 4 + j] = acc[i][j];
-  alignas(64) float sums[16];
-  _mm512_store_ps(sums, reduce16(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                                 r[11], r[12], r[13], r[14], r[15]));
+  constexpr int kOutputs = M * N;
+  static_assert(kOutputs <= 32, "store_tile reduces at most 32 outputs");
+  constexpr int kGroups = (kOutputs + 15) / 16;
+  alignas(64) float sums[kGroups * 16];
+  for (int g = 0; g < kGroups; ++g) {
+    __m512 r[16];
+    for (int t = 0; t < 16; ++t) {
+      const int o = g * 16 + t;
+      r[t] = o < kOutputs ? acc[o / N][o % N] : _mm512_setzero_ps();
+    }
+    _mm512_store_ps(sums + g * 16, reduce16(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                                            r[9], r[10], r[11], r[12], r[13], r[14], r[15]));
+  }
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) {
       float& out = y[i * ldy + j];
-      out = accumulate ? out + sums[i * 4 + j] : sums[i * 4 + j];
+      out = accumulate ? out + sums[i * N + j] : sums[i * N + j];
     }
 }
 
