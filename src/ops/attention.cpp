@@ -124,19 +124,31 @@ void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache,
 
   const int32_t group = static_cast<int32_t>(heads / kv_heads);
   const float scale = params.scale > 0.f ? params.scale : 1.f / std::sqrt(static_cast<float>(hd));
-  // One work item per (new token, kv head): the group of query heads sharing that KV head
-  // reads each key and value row once.
+  // Work items: one per (new token, kv head) for sequences with few new tokens (decode: the
+  // group of query heads sharing a KV head reads each key and value row once), and one per
+  // (block of up to kBlockTokens new tokens, kv head) for prefill-sized runs, which gather the
+  // block's keys once and compute its scores as small matrix products. A decode token's result
+  // never depends on the other sequences of the batch.
+  constexpr int32_t kBlockMinTokens = 8;
+  constexpr int32_t kBlockTokens = 16;
   struct Item {
-    int32_t token;
+    int32_t token;   // first query token
+    int32_t tokens;  // 0: one token through `attend`; else a block through `attend_block`
     int32_t seq;
-    int32_t key_end;  // index of this token in its sequence + 1
+    int32_t key_end;  // key_end of the first token (its index in its sequence + 1)
   };
   std::vector<Item> items;
   items.reserve(static_cast<size_t>(n));
   for (size_t s = 0; s < batch.seqs.size(); ++s) {
     const SequenceSlice& sl = batch.seqs[s];
-    for (int32_t i = 0; i < sl.num_tokens; ++i)
-      items.push_back({sl.token_begin + i, static_cast<int32_t>(s), sl.context_len + i + 1});
+    if (sl.num_tokens >= kBlockMinTokens) {
+      for (int32_t i = 0; i < sl.num_tokens; i += kBlockTokens)
+        items.push_back({sl.token_begin + i, std::min(kBlockTokens, sl.num_tokens - i),
+                         static_cast<int32_t>(s), sl.context_len + i + 1});
+    } else {
+      for (int32_t i = 0; i < sl.num_tokens; ++i)
+        items.push_back({sl.token_begin + i, 0, static_cast<int32_t>(s), sl.context_len + i + 1});
+    }
   }
   const cpu::VecKernels& k = cpu::vec_kernels(best_isa());
   const KVLayerSpec& sp = cache.spec(layer);
@@ -149,23 +161,6 @@ void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache,
       const Item& it = items[static_cast<size_t>(w / kv_heads)];
       const int64_t h = w % kv_heads;
       const SequenceSlice& sl = batch.seqs[static_cast<size_t>(it.seq)];
-      cpu::AttendArgs a;
-      a.key_end = it.key_end;
-      a.key_begin = 0;
-      if (params.sliding_window > 0) a.key_begin = std::max(0, it.key_end - params.sliding_window);
-      const int64_t len = a.key_end - a.key_begin;
-      const size_t need = static_cast<size_t>(group * len + hd + vhd);
-      if (tls_scratch.size() < need) tls_scratch.resize(need);
-      a.q = qp + (static_cast<int64_t>(it.token) * heads + h * group) * hd;
-      a.q_stride = hd;
-      a.group = group;
-      a.head_dim = hd;
-      a.v_head_dim = vhd;
-      a.scale = scale;
-      a.softcap = params.softcap;
-      a.out = op + (static_cast<int64_t>(it.token) * heads + h * group) * vhd;
-      a.out_stride = vhd;
-      a.scratch = tls_scratch.data();
       cpu::PagedKV kv;
       kv.base = static_cast<const char*>(cache.pool(layer).raw());
       kv.token_bytes = sp.width * static_cast<int64_t>(dtype_size(sp.dtype));
@@ -174,6 +169,47 @@ void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache,
       kv.dtype = sp.dtype;
       kv.k_offset = h * hd;
       kv.v_offset = kv_heads * hd + h * vhd;
+      const float* q0 = qp + (static_cast<int64_t>(it.token) * heads + h * group) * hd;
+      float* o0 = op + (static_cast<int64_t>(it.token) * heads + h * group) * vhd;
+      if (it.tokens > 0) {
+        cpu::AttendBlockArgs a;
+        a.q = q0;
+        a.q_token_stride = heads * hd;
+        a.q_stride = hd;
+        a.tokens = it.tokens;
+        a.group = group;
+        a.head_dim = hd;
+        a.v_head_dim = vhd;
+        a.first_key_end = it.key_end;
+        a.sliding_window = params.sliding_window;
+        a.scale = scale;
+        a.softcap = params.softcap;
+        a.out = o0;
+        a.out_token_stride = heads * vhd;
+        a.out_stride = vhd;
+        const size_t need = static_cast<size_t>(cpu::attend_block_scratch_floats(a));
+        if (tls_scratch.size() < need) tls_scratch.resize(need);
+        a.scratch = tls_scratch.data();
+        k.attend_block(a, kv);
+        continue;
+      }
+      cpu::AttendArgs a;
+      a.key_end = it.key_end;
+      a.key_begin = 0;
+      if (params.sliding_window > 0) a.key_begin = std::max(0, it.key_end - params.sliding_window);
+      const int64_t len = a.key_end - a.key_begin;
+      const size_t need = static_cast<size_t>(group * len + hd + vhd);
+      if (tls_scratch.size() < need) tls_scratch.resize(need);
+      a.q = q0;
+      a.q_stride = hd;
+      a.group = group;
+      a.head_dim = hd;
+      a.v_head_dim = vhd;
+      a.scale = scale;
+      a.softcap = params.softcap;
+      a.out = o0;
+      a.out_stride = vhd;
+      a.scratch = tls_scratch.data();
       k.attend(a, kv);
     }
   });

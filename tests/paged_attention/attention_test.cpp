@@ -134,6 +134,22 @@ void run_case(const Case& c) {
   b3.positions = {7, 8};
   b3.seqs = {{0, 1, 7, bt_a}, {1, 1, 8, bt_b}};
   check_step(c, cache, b3, hist, rng);
+  // Step 4: prefill-sized runs take the blocked kernel (>= 8 new tokens, blocks of 16): B
+  // prefills 37 more tokens after 9 cached ones (blocks of 16, 16, 5), a new sequence C
+  // prefills 20, and A decodes one token through the per-token kernel.
+  std::vector<int32_t> bt_c;
+  cache.reserve(bt_a, 9);
+  cache.reserve(bt_b, 46);
+  cache.reserve(bt_c, 20);
+  hist.k.resize(3);
+  hist.v.resize(3);
+  ForwardBatch b4;
+  b4.tokens.assign(1 + 37 + 20, 1);
+  b4.positions.push_back(8);
+  for (int i = 0; i < 37; ++i) b4.positions.push_back(9 + i);
+  for (int i = 0; i < 20; ++i) b4.positions.push_back(i);
+  b4.seqs = {{0, 1, 8, bt_a}, {1, 37, 9, bt_b}, {38, 20, 0, bt_c}};
+  check_step(c, cache, b4, hist, rng);
 }
 
 TEST(Attention, GqaF32Cache) {
@@ -150,6 +166,10 @@ TEST(Attention, SlidingWindowShorterThanPrompt) {
 }
 TEST(Attention, Softcap) {
   run_case({2, 1, 8, 8, 0, DType::F32, 1.5f});
+}
+TEST(Attention, BlockedPrefillOddDimsSlidingBf16) {
+  // head_dim 20 and v_head_dim 18: partial 16-lane chunks in both products.
+  run_case({6, 2, 20, 18, 11, DType::BF16, 0.f});
 }
 
 TEST(Attention, RejectsBadBatchesAndCaches) {

@@ -1,5 +1,7 @@
 #include "kernels/cpu/vec_kernels.h"
 
+#include <algorithm>
+
 namespace deepfuse::cpu {
 
 namespace generic {
@@ -10,6 +12,18 @@ const VecKernels& table();
 }
 namespace avx512 {
 const VecKernels& table();
+}
+
+int64_t attend_block_scratch_floats(const AttendBlockArgs& a) {
+  // Must match attend_block's layout: kt [hd, lp], v [len, vhd], scores [rows, lp], one row.
+  const int64_t end = a.first_key_end + a.tokens - 1;
+  const int64_t begin = a.sliding_window > 0 && a.first_key_end > a.sliding_window
+                            ? a.first_key_end - a.sliding_window
+                            : 0;
+  const int64_t len = end - begin;
+  const int64_t lp = (len + 15) / 16 * 16;
+  const int64_t rows = static_cast<int64_t>(a.tokens) * a.group;
+  return a.head_dim * lp + len * a.v_head_dim + rows * lp + std::max(a.head_dim, a.v_head_dim);
 }
 
 const VecKernels& vec_kernels(Isa isa) {

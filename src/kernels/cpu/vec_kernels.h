@@ -48,6 +48,31 @@ struct AttendArgs {
   float* scratch = nullptr;  // group*(key_end-key_begin) + head_dim + v_head_dim floats
 };
 
+// Causal attention of a block of consecutive query tokens of one sequence (prefill), for the
+// `group` query heads sharing one KV head. Keys are gathered once per block into a transposed
+// scratch copy, so scores are outer products (no horizontal sums per key) and values are read
+// once for all the block's rows.
+struct AttendBlockArgs {
+  const float* q = nullptr;    // token t, head g: q + t * q_token_stride + g * q_stride
+  int64_t q_token_stride = 0;  // elements between consecutive tokens
+  int64_t q_stride = 0;        // elements between consecutive query heads
+  int32_t tokens = 0;          // query tokens in the block
+  int32_t group = 1;
+  int64_t head_dim = 0;
+  int64_t v_head_dim = 0;
+  int32_t first_key_end = 0;   // token t attends to keys [begin_t, first_key_end + t)
+  int32_t sliding_window = 0;  // 0 = none; else begin_t = max(0, end_t - sliding_window)
+  float scale = 1.f;
+  float softcap = 0.f;
+  float* out = nullptr;  // token t, head g: out + t * out_token_stride + g * out_stride
+  int64_t out_token_stride = 0;
+  int64_t out_stride = 0;
+  float* scratch = nullptr;  // attend_block_scratch_floats(...) floats
+};
+
+// Scratch floats attend_block needs.
+int64_t attend_block_scratch_floats(const AttendBlockArgs& a);
+
 struct VecKernels {
   // y[i, :] = x[i, :] / sqrt(mean(x[i, :]^2) + eps) * (w + w_offset). y may alias x.
   void (*rms_norm)(const float* x, float* y, int64_t rows, int64_t d, const float* w, float eps,
@@ -63,6 +88,7 @@ struct VecKernels {
   void (*scale)(float* x, int64_t n, float s);
   float (*dot)(const float* a, const float* b, int64_t n);
   void (*attend)(const AttendArgs& a, const PagedKV& kv);
+  void (*attend_block)(const AttendBlockArgs& a, const PagedKV& kv);
 };
 
 const VecKernels& vec_kernels(Isa isa);

@@ -211,11 +211,123 @@ void attend(const AttendArgs& a, const PagedKV& kv) {
   }
 }
 
+// Key span of a block: token 0 starts it (begins never decrease), the last token ends it.
+inline void block_span(const AttendBlockArgs& a, int32_t* begin, int32_t* end) {
+  *end = a.first_key_end + a.tokens - 1;  // key_end of the last token
+  *begin = a.sliding_window > 0 && a.first_key_end > a.sliding_window
+               ? a.first_key_end - a.sliding_window
+               : 0;
+}
+
+// Lanes per key chunk: one AVX-512 vector of f32 (two AVX2 vectors).
+constexpr int64_t kKeyChunk = 16;
+// Query rows per register tile.
+constexpr int64_t kRowTile = 4;
+
+void attend_block(const AttendBlockArgs& a, const PagedKV& kv) {
+  int32_t kb = 0, ke = 0;
+  block_span(a, &kb, &ke);
+  const int64_t len = ke - kb;
+  const int64_t lp = (len + kKeyChunk - 1) / kKeyChunk * kKeyChunk;
+  const int64_t hd = a.head_dim, vhd = a.v_head_dim;
+  const int64_t rows = static_cast<int64_t>(a.tokens) * a.group;
+  float* kt = a.scratch;        // [head_dim, lp]: keys transposed, zero-padded
+  float* vv = kt + hd * lp;     // [len, v_head_dim]
+  float* sc = vv + len * vhd;   // [rows, lp]: scores, then probabilities
+  float* buf = sc + rows * lp;  // [max(head_dim, v_head_dim)]
+  const size_t esize = kv.dtype == DType::F32 ? 4 : 2;
+  for (int64_t j = 0; j < len; ++j) {
+    const int64_t pos = kb + j;
+    const int64_t slot = static_cast<int64_t>(kv.block_table[pos / kv.block_size]) * kv.block_size +
+                         pos % kv.block_size;
+    const char* tok = kv.base + slot * kv.token_bytes;
+    const float* k = row_f32(tok + kv.k_offset * static_cast<int64_t>(esize), kv.dtype, hd, buf);
+    for (int64_t d = 0; d < hd; ++d) kt[d * lp + j] = k[d];
+    const float* v = row_f32(tok + kv.v_offset * static_cast<int64_t>(esize), kv.dtype, vhd, buf);
+    memcpy(vv + j * vhd, v, static_cast<size_t>(vhd) * sizeof(float));
+  }
+  for (int64_t d = 0; d < hd; ++d)
+    for (int64_t j = len; j < lp; ++j) kt[d * lp + j] = 0.f;
+
+  // Row r is (token r / group, head r % group).
+  auto q_row = [&](int64_t r) {
+    return a.q + (r / a.group) * a.q_token_stride + (r % a.group) * a.q_stride;
+  };
+  // Scores: [rows, lp] = Q [rows, hd] x Kt [hd, lp], kRowTile rows x 16 keys per tile; each
+  // score sums its head_dim products in order.
+  for (int64_t r0 = 0; r0 < rows; r0 += kRowTile) {
+    const int64_t nr = rows - r0 < kRowTile ? rows - r0 : kRowTile;
+    const float* qr[kRowTile];
+    for (int64_t i = 0; i < kRowTile; ++i) qr[i] = q_row(r0 + (i < nr ? i : 0));
+    // The tile's last row ends the causal range of all its rows.
+    const int64_t row_end = a.first_key_end + (r0 + nr - 1) / a.group - kb;
+    for (int64_t j0 = 0; j0 < row_end; j0 += kKeyChunk) {
+      float acc[kRowTile][kKeyChunk] = {};
+      for (int64_t d = 0; d < hd; ++d) {
+        const float* kr = kt + d * lp + j0;
+        for (int64_t i = 0; i < kRowTile; ++i) {
+          const float qd = qr[i][d];
+#pragma omp simd
+          for (int64_t l = 0; l < kKeyChunk; ++l) acc[i][l] += qd * kr[l];
+        }
+      }
+      for (int64_t i = 0; i < nr; ++i) memcpy(sc + (r0 + i) * lp + j0, acc[i], sizeof(acc[i]));
+    }
+  }
+  // Softmax of each row over its own causal (and sliding) range; probabilities elsewhere are 0.
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t end_abs = a.first_key_end + r / a.group;
+    const int64_t begin_abs =
+        a.sliding_window > 0 && end_abs > a.sliding_window ? end_abs - a.sliding_window : 0;
+    const int64_t end = end_abs - kb, begin = begin_abs - kb;  // relative to the span
+    float* s = sc + r * lp;
+    for (int64_t j = begin; j < end; ++j) s[j] *= a.scale;
+    if (a.softcap > 0.f)
+      for (int64_t j = begin; j < end; ++j) s[j] = a.softcap * tanhf(s[j] / a.softcap);
+    softmax(s + begin, end - begin);
+    for (int64_t j = 0; j < begin; ++j) s[j] = 0.f;
+    for (int64_t j = end; j < lp; ++j) s[j] = 0.f;
+  }
+  // Outputs: [rows, vhd] = P [rows, lp] x V [len, vhd], kRowTile rows x 16 values per tile;
+  // each output sums its keys in order.
+  for (int64_t r0 = 0; r0 < rows; r0 += kRowTile) {
+    const int64_t nr = rows - r0 < kRowTile ? rows - r0 : kRowTile;
+    const int64_t row_end = a.first_key_end + (r0 + nr - 1) / a.group - kb;
+    for (int64_t c0 = 0; c0 < vhd; c0 += kKeyChunk) {
+      const int64_t nc = vhd - c0 < kKeyChunk ? vhd - c0 : kKeyChunk;
+      float acc[kRowTile][kKeyChunk] = {};
+      if (nc == kKeyChunk) {
+        for (int64_t j = 0; j < row_end; ++j) {
+          const float* vr = vv + j * vhd + c0;
+          for (int64_t i = 0; i < kRowTile; ++i) {
+            const float p = i < nr ? sc[(r0 + i) * lp + j] : 0.f;
+#pragma omp simd
+            for (int64_t l = 0; l < kKeyChunk; ++l) acc[i][l] += p * vr[l];
+          }
+        }
+      } else {
+        for (int64_t j = 0; j < row_end; ++j) {
+          const float* vr = vv + j * vhd + c0;
+          for (int64_t i = 0; i < nr; ++i) {
+            const float p = sc[(r0 + i) * lp + j];
+            for (int64_t l = 0; l < nc; ++l) acc[i][l] += p * vr[l];
+          }
+        }
+      }
+      for (int64_t i = 0; i < nr; ++i) {
+        const int64_t r = r0 + i;
+        float* o = a.out + (r / a.group) * a.out_token_stride + (r % a.group) * a.out_stride + c0;
+        memcpy(o, acc[i], static_cast<size_t>(nc) * sizeof(float));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const VecKernels& table() {
   static const VecKernels t = {rms_norm, layer_norm, act, act_mul, softmax,
-                               add,      scale,      dot, attend};
+                               add,      scale,      dot, attend,  attend_block};
   return t;
 }
 
