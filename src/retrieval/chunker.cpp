@@ -11,14 +11,29 @@ struct Tok {
   bool sentence_end;  // a sentence ends after this token
 };
 
-// Decodes the code point at s[i] (invalid bytes count as one-byte code points).
+// Decodes the code point at s[i]. Invalid UTF-8 (a stray continuation byte, a truncated or
+// overlong sequence, a surrogate) decodes as U+FFFD of length 1, so a stray 0xA0 byte is text
+// to index, not a no-break space.
 uint32_t decode(std::string_view s, size_t i, size_t* len) {
-  auto c = static_cast<uint8_t>(s[i]);
-  int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-  if (i + n > s.size()) n = 1;
-  uint32_t cp = n == 1 ? c : c & (0x7F >> n);
-  for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<uint8_t>(s[i + k]) & 0x3F);
-  *len = n;
+  constexpr uint32_t kInvalid = 0xFFFD;
+  *len = 1;
+  const auto c = static_cast<uint8_t>(s[i]);
+  if (c < 0x80) return c;
+  const int n = (c >= 0xC2 && c <= 0xDF)   ? 2
+                : (c >> 4) == 0xE          ? 3
+                : (c >= 0xF0 && c <= 0xF4) ? 4
+                                           : 0;
+  if (n == 0 || i + static_cast<size_t>(n) > s.size()) return kInvalid;
+  uint32_t cp = c & (0x7F >> n);
+  for (int k = 1; k < n; ++k) {
+    const auto b = static_cast<uint8_t>(s[i + static_cast<size_t>(k)]);
+    if ((b & 0xC0) != 0x80) return kInvalid;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return kInvalid;
+  *len = static_cast<size_t>(n);
   return cp;
 }
 

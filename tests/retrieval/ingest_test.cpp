@@ -93,6 +93,19 @@ TEST(Chunker, SentenceBoundariesAndOverlapInEnglishAndChinese) {
   EXPECT_EQ(l.size(), 3u);
   EXPECT_EQ(chunk_text("whole text", 0, 0).size(), 1u);
   EXPECT_TRUE(chunk_text("   ", 5, 1).empty());
+  EXPECT_TRUE(chunk_text("\t\xC2\xA0\xE3\x80\x80\n", 5, 1).empty());  // NBSP, ideographic space
+}
+
+TEST(Chunker, InvalidUtf8IsTextNotWhiteSpace) {
+  // Fuzz finding (fuzz_kb_ingest): a stray 0xA0 byte decoded as U+00A0 and the text had no
+  // chunk. Invalid bytes, truncated and overlong sequences are content (U+FFFD) now.
+  for (const char* t : {"\x0c\xa0", "\xa0", " \xc2", "\xc0\xa0", "\xe3\x80", "\xed\xa0\x80 "}) {
+    const std::string text(t);
+    const auto spans = chunk_text(text, 4, 1);
+    ASSERT_EQ(spans.size(), 1u) << "text of " << text.size() << " bytes";
+    EXPECT_LT(spans[0].start, spans[0].end);
+    EXPECT_LE(spans[0].end, text.size());
+  }
 }
 
 TEST(Eval, MetricsMatchDefinitions) {
