@@ -47,7 +47,7 @@ class AutoModelForCausalLM {
 
   const ModelInfo& info() const { return model_->info(); }
   CausalLM& model() { return *model_; }
-  const GenerationConfig& generation_config() const { return gen_; }
+  const GenerationDefaults& generation_config() const { return gen_; }
 
   // Logits at every position of `ids` (one prefill over a fresh cache): f32 [ids.size(), vocab].
   Tensor forward(const std::vector<int32_t>& ids);
@@ -61,7 +61,7 @@ class AutoModelForCausalLM {
 
  private:
   std::shared_ptr<CausalLM> model_;
-  GenerationConfig gen_;
+  GenerationDefaults gen_;
 };
 
 class AutoModel {

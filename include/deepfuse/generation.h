@@ -30,12 +30,6 @@ namespace deepfuse {
 class CausalLM;
 class Tokenizer;
 
-// formats/hf_config.h also declares a (smaller) deepfuse::GenerationConfig for the file's raw
-// fields; the inline namespace keeps the two types distinct at link time (no ODR clash) until
-// that one is renamed. Code that includes both headers must spell this one
-// deepfuse::gen::GenerationConfig.
-inline namespace gen {
-
 // Every field is optional so configs can be layered: model defaults (generation_config.json),
 // then the caller's values (merge). `resolved()` fills transformers' defaults.
 struct GenerationConfig {
@@ -171,5 +165,4 @@ class Generator {
   double forward_s_ = 0, sampling_s_ = 0;
 };
 
-}  // namespace gen
 }  // namespace deepfuse

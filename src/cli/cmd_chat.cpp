@@ -1,13 +1,14 @@
 // `deepfuse chat`: an interactive conversation through the model's chat template, with history.
 // Ctrl-D ends the session; Ctrl-C stops the reply being written (a second Ctrl-C at the prompt
 // quits). When stdin is not a terminal, each input line is one user message.
-#include "deepfuse/auto_model.h"  // before generation.h (see generation_flags.cpp)
+#include "deepfuse/auto_model.h"
 
 #include <unistd.h>
 
 #include <signal.h>
 #include <atomic>
 #include <iostream>
+#include <optional>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -33,8 +34,8 @@ struct ChatArgs {
 };
 
 // Stops the reply when Ctrl-C was pressed.
-struct InterruptCriteria : gen::StoppingCriteria {
-  bool should_stop(const gen::GenerationState&) override { return g_interrupted.load(); }
+struct InterruptCriteria : StoppingCriteria {
+  bool should_stop(const GenerationState&) override { return g_interrupted.load(); }
 };
 
 // Fallback for models without a chat template (base models such as stories260K): a plain
@@ -64,7 +65,7 @@ void run_chat(const ChatArgs& a) {
                 a.gen.model);
   }
   // A transcript turn ends at a new "User:" line when there is no template.
-  gen::GenerationConfig cfg = s.config;
+  GenerationConfig cfg = s.config;
   if (!tpl) {
     auto stops = cfg.stop_strings.value_or(std::vector<std::string>{});
     stops.push_back("\nUser:");
@@ -79,7 +80,7 @@ void run_chat(const ChatArgs& a) {
   sa.sa_flags = 0;
   struct sigaction old {};
   sigaction(SIGINT, &sa, &old);
-  gen::Generator g(*s.model, s.text);
+  Generator g(*s.model, s.text);
   std::string line;
   for (;;) {
     if (tty) {
@@ -102,7 +103,7 @@ void run_chat(const ChatArgs& a) {
     } else {
       prompt = plain_transcript(history);
     }
-    gen::GenerationRequest req;
+    GenerationRequest req;
     // The template already holds the special tokens (transformers: add_special_tokens=False);
     // the plain transcript needs the tokenizer's BOS.
     req.prompt_ids = s.tokenizer->encode(prompt, /*add_special_tokens=*/!tpl);
@@ -113,15 +114,26 @@ void run_chat(const ChatArgs& a) {
       proc = s.filter->make_processor();
       req.logits_processors.push_back(proc);
     }
-    const bool stream = !a.json && !s.filter;  // the filter's final check runs before printing
-    if (stream)
-      req.on_text = [](std::string_view d) {
-        std::cout << d;
-        std::cout.flush();
-      };
-    gen::GenerationResult r = g.generate(std::move(req));
+    const bool stream = !a.json;
+    auto print = [](std::string_view d) {
+      std::cout << d;
+      std::cout.flush();
+    };
+    // With a banned-phrase list, text that could still become a phrase (or be replaced by
+    // the refusal) is held back until it cannot; finish() shows the rest.
+    std::optional<FilteredStream> filtered;
+    if (stream && s.filter) {
+      filtered.emplace(*s.filter, print);
+      req.on_text = [&filtered](std::string_view d) { filtered->on_text(d); };
+    } else if (stream) {
+      req.on_text = print;
+    }
+    GenerationResult r = g.generate(std::move(req));
     std::string reply = r.text;
-    if (s.filter) reply = s.filter->finalize(r.text, proc.get()).text;
+    if (filtered)
+      reply = filtered->finish(r.text, proc.get()).text;
+    else if (s.filter)
+      reply = s.filter->finalize(r.text, proc.get()).text;
     const bool interrupted = g_interrupted.load();
     if (a.json) {
       nlohmann::json j = {{"text", reply},

@@ -1,7 +1,8 @@
 // `deepfuse generate`: one prompt -> text, with transformers' generate() knobs.
-#include "deepfuse/auto_model.h"  // before generation.h (see generation_flags.cpp)
+#include "deepfuse/auto_model.h"
 
 #include <iostream>
+#include <optional>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -24,7 +25,7 @@ void run_generate(const GenerateArgs& a) {
   GenerationSession s = open_session(a.gen);
   std::string prompt = a.prompt;
   const size_t masked = maybe_mask_pii(a.gen, &prompt);
-  gen::GenerationRequest req;
+  GenerationRequest req;
   req.prompt_ids = s.tokenizer->encode(prompt, !a.no_special);
   DF_CHECK(
       !req.prompt_ids.empty(), InvalidArgument,
@@ -36,21 +37,31 @@ void run_generate(const GenerateArgs& a) {
     req.logits_processors.push_back(proc);
   }
   const bool stream_text = a.stream && !a.json;
+  auto print = [](std::string_view d) {
+    std::cout << d;
+    std::cout.flush();
+  };
+  // With a banned-phrase list the stream goes through the filter: text that could still
+  // become a banned phrase (or be replaced by the refusal) is held back until it cannot.
+  std::optional<FilteredStream> filtered;
   if (stream_text) {
     std::cout << prompt;
     std::cout.flush();
-    req.on_text = [](std::string_view d) {
-      std::cout << d;
-      std::cout.flush();
-    };
+    if (s.filter) {
+      filtered.emplace(*s.filter, print);
+      req.on_text = [&filtered](std::string_view d) { filtered->on_text(d); };
+    } else {
+      req.on_text = print;
+    }
   }
   if (a.gen.profile) Profiler::global().set_enabled(true);
-  gen::Generator g(*s.model, s.text);
-  gen::GenerationResult r = g.generate(std::move(req));
+  Generator g(*s.model, s.text);
+  GenerationResult r = g.generate(std::move(req));
   std::string text = r.text;
   bool refused = false, blocked = false;
   if (s.filter) {
-    FilterVerdict v = s.filter->finalize(r.text, proc.get());
+    FilterVerdict v =
+        filtered ? filtered->finish(r.text, proc.get()) : s.filter->finalize(r.text, proc.get());
     text = v.text;
     refused = v.refused;
     blocked = v.blocked;
@@ -86,8 +97,7 @@ void run_generate(const GenerateArgs& a) {
     }
     print_json_line(j);
   } else if (stream_text) {
-    if (refused) std::cout << "\n" << text;
-    std::cout << "\n";
+    std::cout << "\n";  // the text (or the refusal) has been streamed
   } else {
     std::cout << prompt << text << "\n";
   }

@@ -1,8 +1,6 @@
-// auto_model.h first: it uses formats/hf_config.h's GenerationConfig, which generation.h's
-// gen::GenerationConfig would make ambiguous (see include/deepfuse/generation.h).
-#include "deepfuse/auto_model.h"
-
 #include "cli/generation_flags.h"
+
+#include "deepfuse/auto_model.h"
 
 #include <random>
 #include <sstream>
@@ -96,10 +94,10 @@ GenerationSession open_session(const GenerationFlags& f) {
   s.tokenizer = AutoTokenizer::from_pretrained(f.model);
   s.text = make_token_text_source(s.tokenizer);
 
-  gen::GenerationConfig c = gen::GenerationConfig::from_model_dir(f.model);
+  GenerationConfig c = GenerationConfig::from_model_dir(f.model);
   if (!c.eos_token_id && s.tokenizer->eos_token_id())
     c.eos_token_id = std::vector<int32_t>{*s.tokenizer->eos_token_id()};
-  gen::GenerationConfig u;
+  GenerationConfig u;
   u.max_new_tokens = f.max_new_tokens;
   u.max_length = f.max_length;
   u.min_new_tokens = f.min_new_tokens;

@@ -41,7 +41,7 @@ struct GenerationSession {
   std::unique_ptr<CausalLM> model;
   std::shared_ptr<const Tokenizer> tokenizer;
   std::shared_ptr<TokenTextSource> text;
-  gen::GenerationConfig config;          // generation_config.json, then the flags
+  GenerationConfig config;               // generation_config.json, then the flags
   std::shared_ptr<OutputFilter> filter;  // null without --banned-phrases
   uint64_t seed = 0;
   GenerationSession();

@@ -55,6 +55,8 @@ BannedPhraseIndex::BannedPhraseIndex(std::vector<std::string> phrases,
   // Trie over normalised phrases.
   goto_.assign(256, -1);
   out_.assign(1, -1);
+  parent_.assign(1, -1);
+  edge_.assign(1, '\0');
   std::vector<bool> entered_by_space(1, false);  // trie states whose edge byte is ' '
   size_t total = 0;
   for (size_t p = 0; p < phrases_.size(); ++p) {
@@ -74,6 +76,8 @@ BannedPhraseIndex::BannedPhraseIndex(std::vector<std::string> phrases,
       if (nxt < 0) {
         nxt = static_cast<int32_t>(out_.size());
         out_.push_back(-1);
+        parent_.push_back(s);
+        edge_.push_back(static_cast<char>(c));
         entered_by_space.push_back(c == ' ');
         goto_.resize(goto_.size() + 256, -1);
       }
@@ -156,6 +160,28 @@ std::shared_ptr<const std::vector<int32_t>> BannedPhraseIndex::banned_from(int32
   return banned;
 }
 
+std::string BannedPhraseIndex::state_prefix(int32_t state) const {
+  std::string w;
+  for (int32_t s = state; s > 0; s = parent_[static_cast<size_t>(s)])
+    w.push_back(edge_[static_cast<size_t>(s)]);
+  std::reverse(w.begin(), w.end());
+  return w;
+}
+
+size_t BannedPhraseIndex::match_start(std::string_view norm, size_t end, std::string_view pat) {
+  if (pat.empty() || end == 0) return end;
+  size_t j = end - 1;  // norm[j] matched the last pattern byte
+  // A state entered by a space stays there on further spaces (the run ends the text).
+  if (pat.back() == ' ')
+    while (j > 0 && norm[j - 1] == ' ') --j;
+  for (size_t k = pat.size() - 1; k > 0; --k) {
+    --j;                    // norm[j] matched pat[k - 1]
+    if (pat[k - 1] == ' ')  // a run of spaces matched this one pattern space
+      while (j > 0 && norm[j - 1] == ' ') --j;
+  }
+  return j;
+}
+
 std::vector<PhraseMatch> BannedPhraseIndex::find(std::string_view text) const {
   std::vector<size_t> src;
   const std::string norm = normalize_for_match(text, &src);
@@ -165,15 +191,7 @@ std::vector<PhraseMatch> BannedPhraseIndex::find(std::string_view text) const {
     s = goto_[static_cast<size_t>(s) * 256 + static_cast<unsigned char>(norm[i])];
     const int32_t p = out_[static_cast<size_t>(s)];
     if (p < 0) continue;
-    // Walk the phrase back from here; extra spaces after a phrase space were skipped.
-    const std::string& pn = phrase_norm_[static_cast<size_t>(p)];
-    size_t j = i;  // norm[j] matched pn[k]
-    for (size_t k = pn.size() - 1; k > 0; --k) {
-      --j;
-      if (pn[k - 1] == ' ')  // a run of spaces matched this one phrase space
-        while (j > 0 && norm[j - 1] == ' ') --j;
-    }
-    const size_t nb = j;
+    const size_t nb = match_start(norm, i + 1, phrase_norm_[static_cast<size_t>(p)]);
     // End: the start of the next source character after the one holding the last byte.
     size_t k = i + 1;
     while (k + 1 < src.size() && src[k] == src[i]) ++k;
@@ -181,6 +199,43 @@ std::vector<PhraseMatch> BannedPhraseIndex::find(std::string_view text) const {
     out.push_back({src[nb], end, static_cast<size_t>(p)});
   }
   return out;
+}
+
+BannedPhraseScanner::BannedPhraseScanner(std::shared_ptr<const BannedPhraseIndex> index)
+    : index_(std::move(index)) {
+  DF_CHECK(index_ != nullptr, InvalidArgument, "BannedPhraseScanner needs an index");
+}
+
+void BannedPhraseScanner::append(std::string_view bytes) {
+  if (match_begin_) return;  // the final check cuts at the first match: nothing after counts
+  pending_.append(bytes);
+  const size_t k = complete_utf8_prefix(pending_);
+  if (k == 0) return;
+  std::vector<size_t> off;
+  const std::string n = normalize_for_match(std::string_view(pending_).substr(0, k), &off);
+  for (size_t j = 0; j < n.size(); ++j) {
+    norm_.push_back(n[j]);
+    src_.push_back(consumed_ + off[j]);
+    state_ = index_->step(state_, static_cast<unsigned char>(n[j]));
+    const int32_t p = index_->phrase_ending_at(state_);
+    if (p >= 0) {
+      const size_t nb = BannedPhraseIndex::match_start(
+          norm_, norm_.size(), index_->phrase_normalized(static_cast<size_t>(p)));
+      match_begin_ = src_[nb];
+      break;
+    }
+  }
+  consumed_ += k;
+  pending_.erase(0, k);
+}
+
+size_t BannedPhraseScanner::safe_length() const {
+  if (match_begin_) return *match_begin_;
+  if (state_ == 0) return consumed_;
+  // Hold back from where the text's longest phrase-prefix suffix starts.
+  const size_t nb =
+      BannedPhraseIndex::match_start(norm_, norm_.size(), index_->state_prefix(state_));
+  return nb < src_.size() ? src_[nb] : consumed_;
 }
 
 BannedPhraseProcessor::BannedPhraseProcessor(std::shared_ptr<const BannedPhraseIndex> index)

@@ -10,24 +10,18 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "engine/nucleus.h"
 
 namespace deepfuse::engine {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// torch.softmax on the CPU: exp(x - max) in float, sum accumulated, divided.
+// torch.softmax on the CPU (engine/nucleus.h: vectorised exp, double sum, divided).
 void softmax_into(std::span<const float> x, std::vector<float>& p) {
-  p.resize(x.size());
   float mx = kNegInf;
   for (float v : x) mx = std::max(mx, v);
-  double sum = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    p[i] = std::exp(x[i] - mx);
-    sum += p[i];
-  }
-  const float inv = static_cast<float>(sum);
-  for (float& v : p) v /= inv;
+  softmax_probs(x, mx, p);
 }
 
 }  // namespace
@@ -146,29 +140,9 @@ void top_k(int64_t k, std::span<float> s, int64_t min_keep) {
     if (v < kth) v = kNegInf;
 }
 
-// TopPLogitsWarper: sort ascending, remove while the cumulative probability <= 1 - top_p, keep
-// the top `min_keep`. Entries already at -inf have probability 0 and stay removed, so only
-// the finite ones are sorted (what makes top_p after top_k cheap on a 128k vocabulary).
+// TopPLogitsWarper without a full sort (engine/nucleus.h; same rows as the sorted definition).
 void top_p(float p, std::span<float> s, int64_t min_keep) {
-  if (p >= 1.0f) return;
-  std::vector<int32_t> idx;
-  idx.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i)
-    if (s[i] != kNegInf) idx.push_back(static_cast<int32_t>(i));
-  if (idx.empty()) return;
-  std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) { return s[a] < s[b]; });
-  std::vector<float> sorted(idx.size()), probs;
-  for (size_t i = 0; i < idx.size(); ++i) sorted[i] = s[idx[i]];
-  softmax_into(sorted, probs);
-  const float thresh = static_cast<float>(1.0 - static_cast<double>(p));
-  const size_t n = idx.size();
-  const size_t keep_from =
-      n > static_cast<size_t>(min_keep) ? n - static_cast<size_t>(min_keep) : 0;
-  double cum = 0;  // torch's CPU cumsum accumulates float in double
-  for (size_t i = 0; i < keep_from; ++i) {
-    cum += probs[i];
-    if (static_cast<float>(cum) <= thresh) s[idx[i]] = kNegInf;
-  }
+  top_p_fast(p, s, min_keep);
 }
 
 // MinPLogitsWarper: removes tokens whose probability < min_p * max probability.
@@ -198,45 +172,12 @@ void min_p(float p, std::span<float> s, int64_t min_keep) {
     if (probs[i] < scaled && i != arg) s[i] = kNegInf;
 }
 
-// TypicalLogitsWarper (locally typical sampling).
+// TypicalLogitsWarper (locally typical sampling), without a full sort (engine/nucleus.h).
 void typical_p(float mass, std::span<float> s, int64_t min_keep) {
-  if (mass >= 1.0f) return;
-  const size_t n = s.size();
-  float mx = kNegInf;
-  for (float v : s) mx = std::max(mx, v);
-  double sum = 0;
-  for (float v : s) sum += std::exp(v - mx);
-  const float lse = mx + static_cast<float>(std::log(sum));
-  std::vector<float> logp(n), shifted(n);
-  double ent = 0;
-  for (size_t i = 0; i < n; ++i) {
-    logp[i] = s[i] - lse;
-    const float pi = std::exp(logp[i]);
-    const float term = logp[i] * pi;
-    if (!std::isnan(term)) ent -= term;  // nansum
-  }
-  const float entf = static_cast<float>(ent);
-  for (size_t i = 0; i < n; ++i) shifted[i] = std::fabs(-logp[i] - entf);
-  std::vector<int32_t> idx(n);
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(),
-                   [&](int32_t a, int32_t b) { return shifted[a] < shifted[b]; });
-  std::vector<float> sorted(n), probs;
-  for (size_t i = 0; i < n; ++i) sorted[i] = s[idx[i]];
-  softmax_into(sorted, probs);
-  double cum = 0;
-  size_t last = 0;
-  for (size_t i = 0; i < n; ++i) {
-    cum += probs[i];
-    if (static_cast<float>(cum) < mass) ++last;
-  }
-  last = std::min(last, n - 1);
-  const float cut = shifted[idx[last]];
-  for (size_t i = static_cast<size_t>(std::max<int64_t>(min_keep, 0)); i < n; ++i)
-    if (shifted[idx[i]] > cut) s[idx[i]] = kNegInf;
+  typical_p_fast(mass, s, min_keep);
 }
 
-ResolvedConfig resolve_config(const gen::GenerationConfig& c, int64_t prompt_len, int64_t vocab,
+ResolvedConfig resolve_config(const GenerationConfig& c, int64_t prompt_len, int64_t vocab,
                               int64_t model_max) {
   c.validate(vocab);
   ResolvedConfig r;
@@ -312,7 +253,22 @@ void process_scores(const ResolvedConfig& rc, const GenerationState& st,
     for (size_t i = 0; i < c.size(); ++i) s[(*candidates)[i]] = c[i];
     return;
   }
-  top_p(rc.top_p, s);
+  if (candidates) {
+    // Without a small top-k, top_p often leaves a handful of tokens: it reports them, and the
+    // remaining warpers and the sampler work on those alone, as after top-k.
+    top_p_fast(rc.top_p, s, 1, candidates);
+    if (!candidates->empty() && candidates->size() < s.size() / 4) {
+      std::vector<float> c(candidates->size());
+      for (size_t i = 0; i < c.size(); ++i) c[i] = s[(*candidates)[i]];
+      min_p(rc.min_p, c);
+      typical_p(rc.typical_p, c);
+      for (size_t i = 0; i < c.size(); ++i) s[(*candidates)[i]] = c[i];
+      return;
+    }
+    candidates->clear();
+  } else {
+    top_p(rc.top_p, s);
+  }
   min_p(rc.min_p, s);
   typical_p(rc.typical_p, s);
 }

@@ -65,13 +65,14 @@ struct ResolvedConfig {
 // Validates `c` (InvalidArgument naming the field) and fills transformers' defaults:
 // max_new_tokens, else max_length - prompt_len, else 20; top_k 50 when sampling and unset;
 // temperature 0 or top_k 1 turn sampling into greedy. `model_max` (> 0) caps the length.
-ResolvedConfig resolve_config(const gen::GenerationConfig& c, int64_t prompt_len, int64_t vocab,
+ResolvedConfig resolve_config(const GenerationConfig& c, int64_t prompt_len, int64_t vocab,
                               int64_t model_max);
 
 // Applies the built-in processors (and, when sampling, the warpers) in transformers' order,
 // with `user` processors between them. `generated_text` is for the user processors.
 // `candidates`, when given, may receive the ids of the only finite scores (ascending) after
-// a small top-k; the sampler then draws among those (same token as a full scan).
+// a small top-k or a top_p that left few tokens; the sampler then draws among those (same
+// token as a full scan).
 void process_scores(const ResolvedConfig& rc, const GenerationState& st,
                     std::span<const std::shared_ptr<LogitsProcessor>> user, std::span<float> s,
                     std::vector<int32_t>* candidates = nullptr);

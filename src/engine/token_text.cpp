@@ -114,7 +114,7 @@ std::string TokenTextSource::token_bytes(int32_t id) const {
   return decode({id});
 }
 
-std::shared_ptr<TokenTextSource> gen::make_token_text_source(std::shared_ptr<const Tokenizer> tok) {
+std::shared_ptr<TokenTextSource> make_token_text_source(std::shared_ptr<const Tokenizer> tok) {
   DF_CHECK(tok != nullptr, InvalidArgument, "make_token_text_source: tokenizer is null");
   return std::make_shared<TokenizerTextSource>(std::move(tok));
 }

@@ -223,13 +223,13 @@ EncoderConfig parse_distilbert_config(const HFConfig& hf) {
   return c;
 }
 
-GenerationConfig GenerationConfig::load(const std::string& path) {
+GenerationDefaults GenerationDefaults::load(const std::string& path) {
   return from_json(JsonFields::load_file(path), path);
 }
 
-GenerationConfig GenerationConfig::from_json(const Json& j, const std::string& path) {
+GenerationDefaults GenerationDefaults::from_json(const Json& j, const std::string& path) {
   const JsonFields f(j, path);
-  GenerationConfig g;
+  GenerationDefaults g;
   g.bos_token_id = f.get_opt_int("bos_token_id");
   g.eos_token_ids = f.get_int_list("eos_token_id");
   g.pad_token_id = f.get_opt_int("pad_token_id");

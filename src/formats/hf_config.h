@@ -126,8 +126,10 @@ struct EncoderConfig {
 EncoderConfig parse_bert_config(const HFConfig& cfg);  // BERT, XLM-R (roberta positions)
 EncoderConfig parse_distilbert_config(const HFConfig& cfg);
 
-// generation_config.json.
-struct GenerationConfig {
+// The raw fields of a model folder's generation_config.json (what the loader's greedy helper
+// needs). The engine's full, layered generation settings are deepfuse::GenerationConfig
+// (include/deepfuse/generation.h), which parses the same file itself.
+struct GenerationDefaults {
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> pad_token_id;
@@ -139,8 +141,8 @@ struct GenerationConfig {
   std::optional<int64_t> max_new_tokens;
   std::optional<int64_t> max_length;
 
-  static GenerationConfig load(const std::string& path);
-  static GenerationConfig from_json(const nlohmann::json& j, const std::string& path);
+  static GenerationDefaults load(const std::string& path);
+  static GenerationDefaults from_json(const nlohmann::json& j, const std::string& path);
 };
 
 }  // namespace deepfuse

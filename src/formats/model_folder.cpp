@@ -55,9 +55,9 @@ WeightStore ModelFolder::open_weights() const {
   return WeightStore::open_file(p);
 }
 
-GenerationConfig ModelFolder::generation_config() const {
-  if (auto p = generation_config_path()) return GenerationConfig::load(*p);
-  return GenerationConfig::from_json(config_.raw, config_.path);
+GenerationDefaults ModelFolder::generation_config() const {
+  if (auto p = generation_config_path()) return GenerationDefaults::load(*p);
+  return GenerationDefaults::from_json(config_.raw, config_.path);
 }
 
 }  // namespace deepfuse

@@ -31,7 +31,7 @@ class ModelFolder {
     return file("generation_config.json");
   }
   // generation_config.json when present, else the generation fields of config.json.
-  GenerationConfig generation_config() const;
+  GenerationDefaults generation_config() const;
 
  private:
   std::string dir_;

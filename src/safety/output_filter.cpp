@@ -53,4 +53,34 @@ FilterVerdict OutputFilter::finalize(std::string_view text,
   return v;
 }
 
+FilteredStream::FilteredStream(const OutputFilter& filter,
+                               std::function<void(std::string_view)> sink)
+    : filter_(filter), sink_(std::move(sink)), scanner_(filter.index()) {}
+
+void FilteredStream::on_text(std::string_view delta) {
+  text_.append(delta);
+  scanner_.append(delta);
+  const size_t safe = scanner_.safe_length();
+  // Until the safe text is long enough, a block later on could still turn the whole answer
+  // into the refusal: show nothing yet.
+  if (safe <= emitted_ ||
+      useful_chars(std::string_view(text_).substr(0, safe)) < filter_.options().min_useful_chars)
+    return;
+  const std::string_view d = std::string_view(text_).substr(emitted_, safe - emitted_);
+  emitted_ = safe;
+  if (sink_) sink_(d);
+}
+
+FilterVerdict FilteredStream::finish(std::string_view final_text,
+                                     const engine::BannedPhraseProcessor* proc) {
+  FilterVerdict v = filter_.finalize(final_text, proc);
+  // What was shown is a prefix of the verdict's text: the scanner never passes the start of
+  // a phrase (where the final check cuts), and nothing is shown while a refusal is possible.
+  DF_CHECK(v.text.compare(0, emitted_, text_, 0, emitted_) == 0 && v.text.size() >= emitted_,
+           InternalError, "streamed text is not a prefix of the filtered reply");
+  if (v.text.size() > emitted_ && sink_) sink_(std::string_view(v.text).substr(emitted_));
+  emitted_ = v.text.size();
+  return v;
+}
+
 }  // namespace deepfuse

@@ -11,6 +11,7 @@
 //   print(v.text);
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,10 +58,39 @@ class OutputFilter {
                          const engine::BannedPhraseProcessor* proc = nullptr) const;
 
   const std::vector<std::string>& phrases() const { return index_->phrases(); }
+  const OutputFilterOptions& options() const { return options_; }
+  const std::shared_ptr<const engine::BannedPhraseIndex>& index() const { return index_; }
 
  private:
   std::shared_ptr<const engine::BannedPhraseIndex> index_;
   OutputFilterOptions options_;
+};
+
+// Streams one reply through the filter. The generator's text deltas go to on_text(); text
+// reaches `sink` only once no banned phrase can start in it (whatever the model writes next)
+// and once it holds enough useful characters that the refusal policy can no longer replace
+// the answer. finish() runs the final check and emits the rest, so the concatenation of
+// everything sent to `sink` is exactly FilterVerdict::text, and no part of a banned phrase
+// is ever shown.
+//
+//   FilteredStream fs(*filter, [](std::string_view d) { std::cout << d; });
+//   request.on_text = [&](std::string_view d) { fs.on_text(d); };
+//   auto result = generator.generate(request);
+//   FilterVerdict v = fs.finish(result.text, proc.get());
+class FilteredStream {
+ public:
+  FilteredStream(const OutputFilter& filter, std::function<void(std::string_view)> sink);
+  void on_text(std::string_view delta);
+  // `final_text` is the generation result's text (the deltas' concatenation).
+  FilterVerdict finish(std::string_view final_text, const engine::BannedPhraseProcessor* proc);
+  size_t emitted() const { return emitted_; }
+
+ private:
+  const OutputFilter& filter_;
+  std::function<void(std::string_view)> sink_;
+  engine::BannedPhraseScanner scanner_;
+  std::string text_;  // received so far
+  size_t emitted_ = 0;
 };
 
 }  // namespace deepfuse

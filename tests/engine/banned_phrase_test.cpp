@@ -160,3 +160,78 @@ TEST(BannedPhrase, PhraseFileParsing) {
   EXPECT_THROW(eng::BannedPhraseIndex::read_phrase_file(dir + "/missing.txt"), NotFound);
   EXPECT_THROW(eng::BannedPhraseIndex({"", "  "}, nullptr), InvalidArgument);
 }
+
+// The streaming scanner on random texts fed in random pieces: the safe part never reaches
+// the start of the phrase the final check cuts at (so a stream shows no part of a phrase),
+// never shrinks, ends on a character boundary, and covers the whole text when it is clean.
+TEST(BannedPhrase, ScannerNeverShowsAPhraseStart) {
+  auto index = std::make_shared<eng::BannedPhraseIndex>(
+      std::vector<std::string>{"kill you", "ab ab", "杀人", "baa"}, nullptr);
+  const std::vector<std::string> atoms = {"a",
+                                          "b",
+                                          " ",
+                                          "  ",
+                                          "A",
+                                          "B",
+                                          "k",
+                                          "ill",
+                                          "KILL",
+                                          "you",
+                                          "YOU",
+                                          "\xEF\xBD\x81" /* ａ */,
+                                          "\xE6\x9D\x80" /* 杀 */,
+                                          "\xE4\xBA\xBA" /* 人 */,
+                                          "\xE6\x9D",
+                                          "\x80",
+                                          "x",
+                                          "\n"};
+  uint64_t h = 88172645463325252ull;
+  auto rnd = [&](uint64_t n) {
+    h ^= h << 13, h ^= h >> 7, h ^= h << 17;
+    return h % n;
+  };
+  int with_phrase = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text;
+    const size_t len = 1 + rnd(24);
+    for (size_t i = 0; i < len; ++i) text += atoms[rnd(atoms.size())];
+    const auto matches = index->find(FakeVocab::lossy_utf8(text));
+    // Feed the bytes in random pieces (cutting characters apart too).
+    eng::BannedPhraseScanner sc(index);
+    size_t fed = 0, prev_safe = 0;
+    std::string lossy = FakeVocab::lossy_utf8(text);
+    // The scanner follows decoded text, which is valid UTF-8: feed `lossy`.
+    while (fed < lossy.size()) {
+      const size_t n = std::min(lossy.size() - fed, 1 + rnd(5));
+      sc.append(std::string_view(lossy).substr(fed, n));
+      fed += n;
+      const size_t safe = sc.safe_length();
+      ASSERT_GE(safe, prev_safe) << lossy;
+      ASSERT_LE(safe, fed);
+      prev_safe = safe;
+      const std::string shown = lossy.substr(0, safe);
+      ASSERT_TRUE(index->find(shown).empty()) << "shown '" << shown << "' of '" << lossy << "'";
+      ASSERT_EQ(eng::complete_utf8_prefix(shown), shown.size());
+      if (!matches.empty()) ASSERT_LE(safe, matches.front().begin) << lossy;
+    }
+    if (matches.empty()) {
+      // A clean text is held back only where a phrase could still begin.
+      const size_t safe = sc.safe_length();
+      const std::string rest = lossy.substr(safe);
+      if (!rest.empty()) {
+        // ... i.e. some ending of some phrase completes it into a match starting right there.
+        bool could_grow = false;
+        for (const auto& p : index->phrases())
+          for (size_t k = 0; k <= p.size() && !could_grow; ++k) {
+            const auto m = index->find(rest + p.substr(k));
+            could_grow = !m.empty() && m.front().begin == 0;
+          }
+        EXPECT_TRUE(could_grow) << "held back '" << rest << "' of '" << lossy << "'";
+      }
+    } else {
+      ++with_phrase;
+      EXPECT_EQ(sc.match_begin(), matches.front().begin);
+    }
+  }
+  EXPECT_GT(with_phrase, 100);
+}

@@ -1,6 +1,9 @@
 // GenerationConfig parsing, precedence and validation (InvalidArgument naming the field).
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <limits>
+
 #include "common/test_util.h"
 #include "core/error.h"
 #include "deepfuse/generation.h"
@@ -130,4 +133,61 @@ TEST(GenerationConfig, JsonRoundTrip) {
   EXPECT_EQ(*back.top_p, 0.5);
   EXPECT_EQ(*back.eos_token_id, (std::vector<int32_t>{1, 2}));
   EXPECT_EQ(back.logit_bias->at(3), 2.5);
+}
+
+TEST(GenerationConfig, EveryInvalidValueIsInvalidArgumentNamingTheField) {
+  // One bad value at a time; the message must name the field it came from.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<std::pair<std::string, std::function<void(GenerationConfig&)>>> cases = {
+      {"temperature", [](GenerationConfig& c) { c.temperature = -0.5; }},
+      {"temperature", [&](GenerationConfig& c) { c.temperature = nan; }},
+      {"top_p", [](GenerationConfig& c) { c.top_p = -0.1; }},
+      {"top_p", [](GenerationConfig& c) { c.top_p = 1.0000001; }},
+      {"top_k", [](GenerationConfig& c) { c.top_k = -5; }},
+      {"min_p", [](GenerationConfig& c) { c.min_p = 1.5; }},
+      {"min_p", [](GenerationConfig& c) { c.min_p = -0.1; }},
+      {"typical_p", [](GenerationConfig& c) { c.typical_p = 0.0; }},
+      {"typical_p", [](GenerationConfig& c) { c.typical_p = 2.0; }},
+      {"repetition_penalty", [](GenerationConfig& c) { c.repetition_penalty = 0.0; }},
+      {"max_new_tokens", [](GenerationConfig& c) { c.max_new_tokens = -1; }},
+      {"max_length", [](GenerationConfig& c) { c.max_length = -3; }},
+      {"min_new_tokens", [](GenerationConfig& c) { c.min_new_tokens = -1; }},
+      {"min_length", [](GenerationConfig& c) { c.min_length = -1; }},
+      {"no_repeat_ngram_size", [](GenerationConfig& c) { c.no_repeat_ngram_size = -2; }},
+      {"presence_penalty", [](GenerationConfig& c) { c.presence_penalty = -2.5; }},
+      {"frequency_penalty", [](GenerationConfig& c) { c.frequency_penalty = 2.5; }},
+      {"top_logprobs", [](GenerationConfig& c) { c.top_logprobs = 21; }},
+      {"bad_words_ids",
+       [](GenerationConfig& c) {
+         c.bad_words_ids = std::vector<std::vector<int32_t>>{std::vector<int32_t>{5, 100}};
+       }},
+      {"bad_words_ids",
+       [](GenerationConfig& c) {
+         c.bad_words_ids = std::vector<std::vector<int32_t>>{std::vector<int32_t>{}};
+       }},
+      {"suppress_tokens",
+       [](GenerationConfig& c) { c.suppress_tokens = std::vector<int32_t>{-1}; }},
+      {"eos_token_id",
+       [](GenerationConfig& c) {
+         c.eos_token_id = std::vector<int32_t>{2, 100};
+       }},
+      {"forced_eos_token_id", [](GenerationConfig& c) { c.forced_eos_token_id = 100; }},
+      {"pad_token_id", [](GenerationConfig& c) { c.pad_token_id = 100; }},
+      {"logit_bias",
+       [](GenerationConfig& c) {
+         c.logit_bias = std::map<int32_t, double>{{3, 101.0}};
+       }},
+      {"stop_strings",
+       [](GenerationConfig& c) {
+         c.stop_strings = std::vector<std::string>{"ok", ""};
+       }},
+  };
+  for (const auto& [field, set] : cases) {
+    GenerationConfig c;
+    set(c);
+    const std::string msg = validate_message(c, 100);
+    EXPECT_NE(msg.find(field), std::string::npos) << field << ": got '" << msg << "'";
+    // The generation loop validates the same way before touching the model.
+    EXPECT_THROW(eng::resolve_config(c, 3, 100, 0), InvalidArgument) << field;
+  }
 }

@@ -241,3 +241,27 @@ TEST(Generator, BadRequestsAreInvalidArgument) {
   auto capped = g.generate(req(std::vector<int32_t>(10, 1), 100, false, 0));
   EXPECT_EQ(capped.ids.size(), 6u);
 }
+
+TEST(Generator, SampledTokensDoNotDependOnStreamingOrThreads) {
+  // Same seed: the same tokens whether the text is streamed or not, whatever the sampling
+  // thread count, and alone or in a batch with other streamed requests.
+  auto vocab = letters_vocab();
+  FakeLM model(vocab->vocab_size());
+  Generator g(model, vocab);
+  auto plain = g.generate(req({6, 7}, 25, true, 99));
+  for (int threads : {1, 2, 0}) {
+    ThreadPool::set_global_threads(threads);
+    std::string streamed;
+    auto r = req({6, 7}, 25, true, 99);
+    r.on_text = [&](std::string_view d) { streamed += d; };
+    std::vector<GenerationRequest> batch;
+    batch.push_back(req({1}, 9, true, 5));
+    batch.back().on_text = [](std::string_view) {};
+    batch.push_back(std::move(r));
+    auto res = g.generate(std::move(batch));
+    EXPECT_EQ(res[1].ids, plain.ids) << "threads " << threads;
+    EXPECT_EQ(res[1].text, plain.text);
+    EXPECT_EQ(streamed, plain.text);
+  }
+  ThreadPool::set_global_threads(0);
+}

@@ -1,7 +1,7 @@
 // Greedy generation on the real stories260K model against transformers' generate()
 // (tests/fixtures/generation/generate.json): stop strings, EOS lists, min/max tokens,
 // max_length, penalties, bad words, forced EOS. Also the CLI on the same model.
-#include "deepfuse/auto_model.h"  // before generation.h (see include/deepfuse/generation.h)
+#include "deepfuse/auto_model.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -21,12 +21,11 @@ json fixture() {
   return json::parse(df::test::read_text(df::test::fixture("generation/generate.json")));
 }
 
-df::gen::GenerationRequest make_request(const json& c, const df::gen::GenerationConfig& model_cfg) {
-  df::gen::GenerationRequest r;
+df::GenerationRequest make_request(const json& c, const df::GenerationConfig& model_cfg) {
+  df::GenerationRequest r;
   r.prompt_ids = c["prompt_ids"].get<std::vector<int32_t>>();
-  df::gen::GenerationConfig cfg = model_cfg;
-  cfg.merge(
-      df::gen::GenerationConfig::from_json_text(c["params"].dump(), c["name"].get<std::string>()));
+  df::GenerationConfig cfg = model_cfg;
+  cfg.merge(df::GenerationConfig::from_json_text(c["params"].dump(), c["name"].get<std::string>()));
   cfg.do_sample = false;
   r.config = cfg;
   return r;
@@ -39,10 +38,10 @@ TEST(HfGenerate, GreedyMatchesTransformersOneAtATimeAndBatched) {
   auto model = df::load_causal_lm(dir);
   auto tok = df::AutoTokenizer::from_pretrained(dir);
   auto text = df::make_token_text_source(tok);
-  const auto model_cfg = df::gen::GenerationConfig::from_model_dir(dir);
+  const auto model_cfg = df::GenerationConfig::from_model_dir(dir);
   const json fx = fixture();
-  df::gen::Generator g(*model, text);
-  std::vector<df::gen::GenerationRequest> batch;
+  df::Generator g(*model, text);
+  std::vector<df::GenerationRequest> batch;
   std::vector<json> cases;
   for (const auto& c : fx["cases"]) {
     ASSERT_FALSE(c.contains("error")) << c.dump();
@@ -149,6 +148,12 @@ TEST(HfGenerate, CliStopStringAndBannedPhrases) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   EXPECT_EQ(text.find("lily"), std::string::npos) << text;
   EXPECT_TRUE(j["safety"]["blocked"].get<bool>());
+  // Streamed through the filter: the same text, printed after the prompt.
+  auto s = df::test::run_cli({"generate", "--model", df::test::source_path(kModel), "--prompt",
+                              "Once upon a time", "--max-new-tokens", "40", "--banned-phrases",
+                              dir + "/banned.txt", "--stream"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(s.out, "Once upon a time" + j["text"].get<std::string>() + "\n");
 }
 
 TEST(HfGenerate, CliChatReadsOneMessagePerLine) {

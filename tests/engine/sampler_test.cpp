@@ -193,3 +193,47 @@ TEST(Sampler, CandidatePathEqualsFullScan) {
   }
   EXPECT_EQ(used_candidates, 300);
 }
+
+TEST(Sampler, CandidatePathAfterTopPWithoutTopK) {
+  // top_p without top_k on a peaked (Zipf-like) row leaves a few tokens; the engine then runs
+  // min_p / typical_p and the draw on those alone. Same rows and tokens as the full scan.
+  const size_t n = 5000;
+  std::vector<float> base(n);
+  for (size_t i = 0; i < n; ++i)
+    base[i] = static_cast<float>(-1.3 * std::log(1.0 + static_cast<double>((i * 7919) % n)) +
+                                 0.2 * eng::uniform01(3, i));
+  for (double typical : {1.0, 0.9}) {
+    deepfuse::GenerationConfig cfg;
+    cfg.do_sample = true;
+    cfg.temperature = 0.7;
+    cfg.top_k = 0;
+    cfg.top_p = 0.9;
+    cfg.min_p = 0.01;
+    cfg.typical_p = typical;
+    const auto rc = eng::resolve_config(cfg, 1, static_cast<int64_t>(n), 0);
+    std::vector<int32_t> ids = {1, 2, 3};
+    deepfuse::GenerationState st;
+    st.ids = ids;
+    st.prompt_len = 1;
+    int used_candidates = 0;
+    for (uint64_t step = 0; step < 200; ++step) {
+      std::vector<float> full = base, fast = base;
+      std::vector<int32_t> cand, none;
+      eng::process_scores(rc, st, {}, full);
+      eng::process_scores(rc, st, {}, fast, &cand);
+      used_candidates += !cand.empty();
+      EXPECT_EQ(full, fast);
+      // Every finite score is a candidate (min_p / typical_p may mask some candidates).
+      size_t finite = 0;
+      for (size_t i = 0; i < n; ++i)
+        if (std::isfinite(fast[i])) {
+          ++finite;
+          EXPECT_TRUE(std::binary_search(cand.begin(), cand.end(), static_cast<int32_t>(i))) << i;
+        }
+      EXPECT_GT(finite, 0u);
+      const double u = eng::uniform01(5, step);
+      EXPECT_EQ(eng::choose_token(true, full, none, u), eng::choose_token(true, fast, cand, u));
+    }
+    EXPECT_EQ(used_candidates, 200);
+  }
+}

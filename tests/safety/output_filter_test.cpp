@@ -3,6 +3,7 @@
 // forcing each sentence's real tokenisation through the generation-time processor.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 
@@ -10,6 +11,7 @@
 #include "core/error.h"
 #include "deepfuse/generation.h"
 #include "deepfuse/tokenizer.h"
+#include "engine/fake_lm.h"
 #include "safety/output_filter.h"
 
 using namespace deepfuse;
@@ -104,4 +106,90 @@ TEST(OutputFilter, BlocksBannedTextUnderTeacherForcing) {
     EXPECT_TRUE(masked) << s;
   }
   EXPECT_THROW(OutputFilter::from_file("/nonexistent/banned.txt", text), NotFound);
+}
+
+namespace {
+
+// A fake model that writes `script` (token pieces) and then EOS, whatever the filter's
+// processor would say: no processor is attached, so phrases reach the final check and only
+// the streaming guard stands between them and the screen.
+struct Scripted {
+  std::shared_ptr<test::FakeVocab> vocab;
+  std::vector<int32_t> ids;
+};
+Scripted scripted(const std::vector<std::string>& pieces) {
+  std::vector<std::string> p = {""};  // 0: EOS
+  for (const auto& s : pieces)
+    if (std::find(p.begin(), p.end(), s) == p.end()) p.push_back(s);
+  Scripted sc{std::make_shared<test::FakeVocab>(p), {}};
+  for (const auto& s : pieces) sc.ids.push_back(sc.vocab->id(s));
+  return sc;
+}
+
+struct StreamRun {
+  std::vector<std::string> deltas;
+  std::string shown;
+  FilterVerdict verdict;
+  GenerationResult result;
+};
+StreamRun run_stream(const OutputFilter& filter, const Scripted& sc) {
+  test::FakeLM model(sc.vocab->vocab_size(), [&sc](const std::vector<int32_t>& ctx, float* lg) {
+    const size_t step = ctx.size() - 1;  // prompt is one token
+    for (int64_t i = 0; i < sc.vocab->vocab_size(); ++i) lg[i] = 0;
+    lg[step < sc.ids.size() ? sc.ids[step] : 0] = 30.0f;
+  });
+  Generator g(model, sc.vocab);
+  StreamRun run;
+  FilteredStream fs(filter, [&run](std::string_view d) {
+    run.deltas.emplace_back(d);
+    run.shown += d;
+  });
+  GenerationRequest req;
+  req.prompt_ids = {sc.ids.empty() ? 0 : sc.ids[0]};
+  req.config.max_new_tokens = static_cast<int64_t>(sc.ids.size()) + 1;
+  req.config.eos_token_id = std::vector<int32_t>{0};
+  std::vector<std::string> shown_so_far;
+  req.on_text = [&](std::string_view d) {
+    fs.on_text(d);
+    shown_so_far.push_back(run.shown);
+  };
+  run.result = g.generate(std::move(req));
+  run.verdict = fs.finish(run.result.text, nullptr);
+  // At no moment does what is on the screen hold a banned phrase, and it only ever grows
+  // into the final answer.
+  for (const auto& s : shown_so_far) {
+    EXPECT_TRUE(filter.check(s).empty()) << "shown: " << s;
+    EXPECT_EQ(run.verdict.text.compare(0, s.size(), s), 0) << "shown: " << s;
+  }
+  return run;
+}
+
+}  // namespace
+
+TEST(OutputFilter, StreamNeverShowsABannedPhrase) {
+  OutputFilterOptions o;
+  o.refusal = "REFUSED";
+  o.min_useful_chars = 10;
+  OutputFilter f({"kill yourself", "杀人"}, nullptr, o);
+  // Clean: everything is shown, and the stream equals the final text.
+  auto clean = run_stream(f, scripted({"The ", "kil", "n ", "is ", "warm", ". ", "You", "rself",
+                                       " ", "\xE6\x9D\x80", "\xE9\xB8\xA1", "."}));
+  EXPECT_FALSE(clean.verdict.blocked);
+  EXPECT_EQ(clean.result.text, "The kiln is warm. Yourself 杀鸡.");
+  EXPECT_EQ(clean.shown, clean.result.text);
+  EXPECT_GT(clean.deltas.size(), 2u);  // streamed, not shown all at the end
+  // A phrase spelled in other case, width and spacing across tokens: the text before it is
+  // shown, no byte of the phrase is, and the stream equals the verdict.
+  auto bad = run_stream(f, scripted({"A long and useful answer", ". Then ", "\xEF\xBC\xAB", "ILL",
+                                     "   your", "SELF", " and more text"}));
+  EXPECT_TRUE(bad.verdict.blocked);
+  EXPECT_FALSE(bad.verdict.refused);
+  EXPECT_EQ(bad.verdict.text, "A long and useful answer. Then ");
+  EXPECT_EQ(bad.shown, bad.verdict.text);
+  // A short answer that gets blocked is replaced by the refusal, and nothing of it was shown
+  // before the refusal.
+  auto refused = run_stream(f, scripted({"ok ", "\xE6\x9D\x80", "\xE4\xBA\xBA", " now"}));
+  EXPECT_TRUE(refused.verdict.refused);
+  EXPECT_EQ(refused.shown, "REFUSED");
+  ASSERT_EQ(refused.deltas.size(), 1u);
 }
