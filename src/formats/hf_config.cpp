@@ -45,12 +45,16 @@ RopeParams parse_rope_params(const JsonFields& cfg, double default_theta) {
   const std::string tkey = p->first_present({"rope_type", "type"});
   r.type = tkey.empty() ? "default" : p->get_string(tkey);
   r.theta = p->get_double("rope_theta", r.theta);
-  r.partial_rotary_factor = p->get_double("partial_rotary_factor", r.partial_rotary_factor);
+  // Top-level partial_rotary_factor and original_max_position_embeddings win over the copies
+  // inside rope_parameters / rope_scaling (transformers' standardisation of the two dialects).
+  if (!cfg.has("partial_rotary_factor"))
+    r.partial_rotary_factor = p->get_double("partial_rotary_factor", r.partial_rotary_factor);
   r.factor = p->get_double("factor", 1.0);
   r.low_freq_factor = p->get_double("low_freq_factor", r.low_freq_factor);
   r.high_freq_factor = p->get_double("high_freq_factor", r.high_freq_factor);
-  r.original_max_position_embeddings = p->get_int(
-      "original_max_position_embeddings", cfg.get_int("original_max_position_embeddings", 0));
+  r.original_max_position_embeddings = cfg.has("original_max_position_embeddings")
+                                           ? cfg.get_int("original_max_position_embeddings")
+                                           : p->get_int("original_max_position_embeddings", 0);
   r.beta_fast = p->get_double("beta_fast", r.beta_fast);
   r.beta_slow = p->get_double("beta_slow", r.beta_slow);
   if (p->has("attention_factor")) r.attention_factor = p->get_double("attention_factor");
