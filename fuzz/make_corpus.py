@@ -75,7 +75,10 @@ def main():
     # tokenizer encode: selector byte + text
     texts = ["Hello world! Don't panic.", "你好，世界。今天是2024年1月2日。", "  leading  and trailing  ",
              "emoji 😀👍🏽 and accents café naïve", "<s> [CLS] <|im_start|>user\nhi<|im_end|>",
-             "tabs\tand\nnewlines\r\n", "\xff\xfe invalid", "ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３"]
+             "tabs\tand\nnewlines\r\n", "\xff\xfe invalid", "ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３",
+             # characters normalizers remove or recompose (fuzz/findings/ offsets finding)
+             b"Hello world! Don't pa\xa3\x00c.",
+             "\x00\x01lead e\u0301x y\u0301 \ufeff\u2028z\u0085w A\u0344\u0323b \u1100\u1161\u11a8 \u0b47\u0b3e"]
     for i, t in enumerate(texts):
         raw = t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
         put("tokenizer_encode", f"text{i}", bytes([i * 37 % 256]) + raw)

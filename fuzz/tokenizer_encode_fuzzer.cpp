@@ -1,9 +1,10 @@
 // libFuzzer target: encode/decode with real tokenizers (WordPiece, byte-level BPE, BPE with
 // suffixes, Unigram with byte fallback / Metaspace, WordLevel) from tests/fixtures and, when
 // present, ../shared/data. Byte 0 picks the tokenizer and the mode; the rest is the text (or,
-// in id mode, little-endian int32 ids to decode). Invariants: offsets inside the text, ids
-// inside the vocabulary, decode of encoded ids never throws, the streaming decoder's output
-// equals decode().
+// in id mode, little-endian int32 ids to decode). Invariants: byte and code-point offsets
+// inside the text (also for invalid UTF-8), ids inside the vocabulary, decode of encoded ids never
+// throws, the streaming decoder's output equals decode().
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "core/error.h"
 #include "deepfuse/tokenizer.h"
 #include "fuzz_util.h"
+#include "tokenizer/unicode.h"
 
 namespace {
 
@@ -55,7 +57,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const auto& tok = *(*g_toks)[data[0] % g_toks->size()];
+  const auto& tok_ptr = (*g_toks)[data[0] % g_toks->size()];
+  const auto& tok = *tok_ptr;
   const bool special = data[0] & 0x40;
   const bool id_mode = data[0] & 0x80;
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
@@ -79,8 +82,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     deepfuse::fuzz::check(e.offsets[k].first <= e.offsets[k].second &&
                           e.offsets[k].second <= text.size());
   }
+  // Code-point offsets (what the CLI prints) stay inside the text's code points, counting an
+  // ill-formed subpart as the one U+FFFD it is tokenized as.
+  size_t n_chars = 0;
+  for (size_t i = 0; i < text.size(); ++n_chars)
+    i += std::max<size_t>(1, deepfuse::tok::utf8_unit_len(text, i));
+  for (auto [b, en] : deepfuse::byte_to_char_offsets(text, e.offsets))
+    deepfuse::fuzz::check(b <= en && en <= n_chars);
   deepfuse::fuzz::check(tok.encode(text, special) == e.ids);
   tok.decode(e.ids, false);
-  tok.decode(e.ids, true);
+  // Streaming decode, concatenated, equals the full decode.
+  const std::string full = tok.decode(e.ids, true);
+  deepfuse::StreamingDecoder sd(tok_ptr, true);
+  std::string acc;
+  for (int32_t id : e.ids) acc += sd.step(id);
+  acc += sd.flush();
+  deepfuse::fuzz::check(acc == full);
   return 0;
 }

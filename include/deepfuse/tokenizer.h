@@ -11,7 +11,10 @@
 //
 // Offsets are BYTE offsets [begin, end) into the UTF-8 input text; tokens added by the
 // post-processor (BOS, [CLS], ...) and padding have (0, 0). `byte_to_char_offsets` converts them
-// to code-point offsets (what Python's transformers reports).
+// to code-point offsets (what Python's transformers reports). Invalid UTF-8 is tokenized as if
+// each maximal ill-formed subpart were U+FFFD; offsets still index the caller's bytes (the span
+// of a U+FFFD is the bytes it replaced), and byte_to_char_offsets counts each such subpart as
+// one code point, so its result matches HF on the lossily decoded string.
 #pragma once
 
 #include <cstdint>

@@ -1,10 +1,12 @@
 // `deepfuse bench tokenizer`: load time, single-thread encode MB/s and batch-encode scaling on a
 // mixed English/Chinese corpus (MedQuAD answers + Chinese medical dialogues), side by side with
 // HF tokenizers (tools/tokenizer_refs/bench_hf.js, run in the same invocation on the same
-// corpus file). Prints one JSON object per tokenizer.
+// corpus file; skipped with a note when Node.js or the package is missing, or with --no-hf).
+// Prints one JSON object per tokenizer.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -110,7 +112,27 @@ nlohmann::json run_hf(const BenchOptions& o, const std::string& tok_json, const 
   return j;
 }
 
+// Why the HF side cannot run here ("" when it can): --no-hf, no node on PATH, or the npm package
+// not resolvable from the script's folder. The benchmark then reports deepfuse alone (e.g. to
+// measure thread scaling on a machine without Node.js) and says so in "hf_1t".
+std::string hf_unavailable(const BenchOptions& o) {
+  if (!o.hf) return "--no-hf";
+  if (!fs::exists(o.hf_script))
+    return o.hf_script + " not found (run from the repository root or pass --hf-script)";
+  if (std::system("node --version >/dev/null 2>&1") != 0) return "node not found on PATH";
+  std::string dir = fs::absolute(o.hf_script).parent_path().string();
+  std::string probe = "node -e \"require.resolve('@anush008/tokenizers', {paths: ['" + dir +
+                      "']})\" >/dev/null 2>&1";
+  if (dir.find_first_of("'\"\\") != std::string::npos || std::system(probe.c_str()) != 0)
+    return "npm package @anush008/tokenizers not installed (cd " + dir + " && npm ci)";
+  return "";
+}
+
 void run_bench(const BenchOptions& o) {
+  const std::string hf_skip = hf_unavailable(o);
+  if (!hf_skip.empty() && o.hf)
+    std::fprintf(stderr, "bench tokenizer: HF tokenizers comparison skipped: %s\n",
+                 hf_skip.c_str());
   std::vector<std::string> docs;
   if (!o.corpus_file.empty()) {
     std::ifstream in(o.corpus_file);
@@ -180,7 +202,11 @@ void run_bench(const BenchOptions& o) {
     }
     r["batch"] = scaling;
     std::string tj = dir + "/tokenizer.json";
-    if (o.hf && fs::exists(tj)) {
+    if (!hf_skip.empty()) {
+      r["hf_1t"] = {{"skipped", hf_skip}};
+    } else if (!fs::exists(tj)) {
+      r["hf_1t"] = {{"skipped", "no tokenizer.json in the folder (HF side loads only that file)"}};
+    } else {
       nlohmann::json hf = run_hf(o, tj, corpus_path, 1);
       r["hf_1t"] = hf;
       if (hf.contains("mb_per_s") && hf["mb_per_s"].get<double>() > 0) {
@@ -211,13 +237,21 @@ void add_bench_tokenizer(CLI::App& bench) {
   cmd->add_option("--corpus", o->corpus_file,
                   "Use this corpus (one document per line) instead of building one");
   cmd->add_option("--save-corpus", o->save_corpus, "Write the built corpus to this file");
-  cmd->add_option("--threads-list", o->threads, "Thread counts for batch encode")->delimiter(',');
-  cmd->add_option("--hf-script", o->hf_script, "Node script that runs HF tokenizers");
+  cmd->add_option("--threads-list", o->threads,
+                  "Comma-separated thread counts for batch encode (each >= 1; default 1,2,4)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--hf-script", o->hf_script,
+                  "Node script that runs HF tokenizers (skipped, with a note in \"hf_1t\", when "
+                  "node or the npm package is missing)");
   cmd->add_flag("!--no-hf", o->hf, "Skip the HF tokenizers comparison");
   set_examples(
       cmd,
       "  deepfuse bench tokenizer\n"
-      "  deepfuse bench tokenizer --model ../shared/data/tokenizers/qwen3 --corpus-mb 2 --no-hf\n");
+      "  deepfuse bench tokenizer --model ../shared/data/tokenizers/qwen3 --corpus-mb 2 --no-hf\n"
+      "  # batch-encode thread scaling only (no Node.js needed):\n"
+      "  deepfuse bench tokenizer --no-hf --threads-list 1,2,4,8,16\n"
+      "  deepfuse bench tokenizer --no-hf --corpus corpus.txt --model DIR --threads-list 1,16\n");
   cmd->callback([o] { run_bench(*o); });
 }
 

@@ -102,7 +102,7 @@ std::unique_ptr<TokenizerImpl> load_gpt2_legacy(const fs::path& dir, TokenizerCo
     if (sp == std::string::npos)
       throw FormatError(merges_path + ":" + std::to_string(lineno) +
                         ": expected \"left right\" (two tokens separated by a space)");
-    data.merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+    data.merges.add(std::string_view(line).substr(0, sp), std::string_view(line).substr(sp + 1));
   }
   data.have_merges = true;
   root["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};

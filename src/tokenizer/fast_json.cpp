@@ -184,10 +184,11 @@ void parse_vocab(std::string_view s, const std::string& source, ModelData* data)
   while (true) {
     sc.ws();
     if (sc.p < sc.end && *sc.p == '}') break;
-    std::string where = "model.vocab (entry " + std::to_string(idx) + ")";
-    if (!sc.read_string(&key)) fail(source, where, "expected a \"token\" string key");
+    // Built only on failure: an allocation per entry was a measurable part of the load.
+    auto where = [&] { return "model.vocab (entry " + std::to_string(idx) + ")"; };
+    if (!sc.read_string(&key)) fail(source, where(), "expected a \"token\" string key");
     sc.ws();
-    if (sc.p >= sc.end || *sc.p != ':') fail(source, where, "expected ':'");
+    if (sc.p >= sc.end || *sc.p != ':') fail(source, where(), "expected ':'");
     ++sc.p;
     int64_t v;
     if (!sc.read_int(&v) || v < 0 || v > (1LL << 30))
@@ -200,7 +201,7 @@ void parse_vocab(std::string_view s, const std::string& source, ModelData* data)
       continue;
     }
     if (sc.p < sc.end && *sc.p == '}') break;
-    fail(source, where, "expected ',' or '}'");
+    fail(source, where(), "expected ',' or '}'");
   }
   data->have_vocab = true;
 }
@@ -211,32 +212,32 @@ void parse_merges(std::string_view s, const std::string& source, ModelData* data
   ++sc.p;  // '['
   std::string a, b;
   size_t idx = 0;
-  data->merges.reserve(s.size() / 12);
+  data->merges.reserve(s.size() / 12, s.size() / 2);
   while (true) {
     sc.ws();
     if (sc.p < sc.end && *sc.p == ']') break;
-    std::string where = "model.merges[" + std::to_string(idx) + "]";
+    auto where = [&] { return "model.merges[" + std::to_string(idx) + "]"; };
     if (sc.p < sc.end && *sc.p == '"') {
-      if (!sc.read_string(&a)) fail(source, where, "malformed string");
+      if (!sc.read_string(&a)) fail(source, where(), "malformed string");
       size_t sp = a.find(' ');
       if (sp == std::string::npos)
-        fail(source, where, "expected \"left right\" (two tokens separated by a space)");
-      data->merges.emplace_back(a.substr(0, sp), a.substr(sp + 1));
+        fail(source, where(), "expected \"left right\" (two tokens separated by a space)");
+      data->merges.add(std::string_view(a).substr(0, sp), std::string_view(a).substr(sp + 1));
     } else if (sc.p < sc.end && *sc.p == '[') {
       ++sc.p;
       sc.ws();
-      if (!sc.read_string(&a)) fail(source, where, "expected [\"left\", \"right\"]");
+      if (!sc.read_string(&a)) fail(source, where(), "expected [\"left\", \"right\"]");
       sc.ws();
-      if (sc.p >= sc.end || *sc.p != ',') fail(source, where, "expected [\"left\", \"right\"]");
+      if (sc.p >= sc.end || *sc.p != ',') fail(source, where(), "expected [\"left\", \"right\"]");
       ++sc.p;
       sc.ws();
-      if (!sc.read_string(&b)) fail(source, where, "expected [\"left\", \"right\"]");
+      if (!sc.read_string(&b)) fail(source, where(), "expected [\"left\", \"right\"]");
       sc.ws();
-      if (sc.p >= sc.end || *sc.p != ']') fail(source, where, "expected [\"left\", \"right\"]");
+      if (sc.p >= sc.end || *sc.p != ']') fail(source, where(), "expected [\"left\", \"right\"]");
       ++sc.p;
-      data->merges.emplace_back(std::move(a), std::move(b));
+      data->merges.add(a, b);
     } else {
-      fail(source, where, "expected \"left right\" or [\"left\", \"right\"]");
+      fail(source, where(), "expected \"left right\" or [\"left\", \"right\"]");
     }
     ++idx;
     sc.ws();
@@ -245,7 +246,7 @@ void parse_merges(std::string_view s, const std::string& source, ModelData* data
       continue;
     }
     if (sc.p < sc.end && *sc.p == ']') break;
-    fail(source, where, "expected ',' or ']'");
+    fail(source, where(), "expected ',' or ']'");
   }
   data->have_merges = true;
 }

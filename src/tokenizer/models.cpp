@@ -22,7 +22,7 @@ void read_vocab(const json& model, ModelData* data, const std::string& path, Voc
       local.emplace_back(it.key(), it.value().get<int32_t>());
     }
   }
-  map->reserve(v->size() * 2);
+  map->reserve(v->size());  // VocabMap::reserve already leaves 2x slots
   int32_t max_id = -1;
   for (auto& [tok, id] : *v) {
     if (id < 0 || id > (1 << 30))

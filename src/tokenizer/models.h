@@ -80,12 +80,43 @@ class VocabMap {
   size_t mask_ = 0;
 };
 
+// BPE merges in file order, packed into one byte arena: a vector of string pairs cost 64 bytes
+// per merge plus its fresh pages, ~10% of Llama-3's (280k merges) load time.
+class MergeList {
+ public:
+  void reserve(size_t merges, size_t bytes) {
+    bounds_.reserve(merges * 2 + 1);
+    bytes_.reserve(bytes);
+  }
+  void add(std::string_view left, std::string_view right) {
+    if (bounds_.empty()) bounds_.push_back(0);
+    bytes_.append(left);
+    bounds_.push_back(static_cast<uint32_t>(bytes_.size()));
+    bytes_.append(right);
+    bounds_.push_back(static_cast<uint32_t>(bytes_.size()));
+  }
+  size_t size() const { return bounds_.empty() ? 0 : (bounds_.size() - 1) / 2; }
+  std::string_view left(size_t i) const { return part(2 * i); }
+  std::string_view right(size_t i) const { return part(2 * i + 1); }
+  void clear() {
+    std::string().swap(bytes_);
+    std::vector<uint32_t>().swap(bounds_);
+  }
+
+ private:
+  std::string_view part(size_t k) const {
+    return std::string_view(bytes_).substr(bounds_[k], bounds_[k + 1] - bounds_[k]);
+  }
+  std::string bytes_;
+  std::vector<uint32_t> bounds_;  // part k is bytes_[bounds_[k], bounds_[k + 1])
+};
+
 // Pre-parsed pieces of the "model" object (see fast_json.h); empty optionals = parse from JSON.
 struct ModelData {
   bool have_vocab = false;
   std::vector<std::pair<std::string, int32_t>> vocab;  // object order
   bool have_merges = false;
-  std::vector<std::pair<std::string, std::string>> merges;
+  MergeList merges;
 };
 
 std::unique_ptr<Model> make_model(const json& j, ModelData* data, const std::string& path,

@@ -1,5 +1,7 @@
 #include "tokenizer/normalized_string.h"
 
+#include <algorithm>
+
 namespace deepfuse::tok {
 
 Span NormalizedString::original_span(size_t b, size_t e) const {
@@ -34,6 +36,80 @@ void NormalizedString::materialize() {
     align_[i] = {base_ + static_cast<uint32_t>(i), base_ + static_cast<uint32_t>(i + 1)};
 }
 
+Span NormalizedString::span_before(size_t idx) const {
+  if (idx == 0 || s_.empty()) {
+    uint32_t o = original_span(0, 0).first;
+    return {o, o};
+  }
+  size_t k = idx - 1;
+  while (k > 0 && (static_cast<uint8_t>(s_[k]) & 0xC0) == 0x80) --k;
+  return char_span(k, idx);
+}
+
+void NormalizedString::Rewriter::copy_to(size_t b) {
+  const std::string& s = src_.s_;
+  for (size_t k = pos_; k < b; ++k) {
+    out_.push_back(s[k]);
+    al_.push_back(src_.char_span(k, k + 1));
+  }
+  pos_ = b;
+}
+
+void NormalizedString::Rewriter::rewrite(size_t b, size_t e, size_t skip, const CharChange* chars,
+                                         size_t n) {
+  copy_to(b);
+  const std::string& s = src_.s_;
+  auto char_len = [&](size_t i) {
+    return std::min(e - i, static_cast<size_t>(utf8_len_of_lead(static_cast<uint8_t>(s[i]))));
+  };
+  size_t idx = b;
+  for (size_t k = 0; k < skip && idx < e; ++k) idx += char_len(idx);
+  for (size_t j = 0; j < n; ++j) {
+    Span sp;
+    if (chars[j].change > 0 || idx >= e) {
+      // Inserted (or, defensively, nothing left to replace): the previous character's span.
+      sp = src_.span_before(idx);
+    } else {
+      size_t l = char_len(idx);
+      sp = src_.char_span(idx, idx + l);
+      idx += l;
+      for (int32_t r = 0; r < -chars[j].change && idx < e; ++r) idx += char_len(idx);
+    }
+    size_t before = out_.size();
+    append_utf8(&out_, chars[j].c);
+    al_.insert(al_.end(), out_.size() - before, sp);
+  }
+  pos_ = e;
+}
+
+NormalizedString NormalizedString::Rewriter::finish() {
+  copy_to(src_.s_.size());
+  NormalizedString r;
+  r.s_ = std::move(out_);
+  r.align_ = std::move(al_);
+  r.base_ = src_.base_;
+  if (r.s_.empty()) r.align_.clear();
+  return r;
+}
+
+bool NormalizedString::normalize_run(size_t b, size_t e, NormForm form, Rewriter* rw,
+                                     std::vector<char32_t>* cps,
+                                     std::vector<CharChange>* ch) const {
+  cps->clear();
+  for (size_t i = b; i < e;) {
+    int len;
+    cps->push_back(decode_utf8(s_.data(), e, i, &len));
+    i += len;
+  }
+  normalize_with_changes(cps->data(), cps->size(), form, ch);
+  bool same = ch->size() == cps->size();
+  for (size_t k = 0; same && k < ch->size(); ++k)
+    same = (*ch)[k].c == (*cps)[k] && (*ch)[k].change == 0;
+  if (same) return false;
+  rw->rewrite(b, e, 0, ch->data(), ch->size());
+  return true;
+}
+
 void NormalizedString::normalize(NormForm form) {
   bool ascii = true;
   for (unsigned char c : s_)
@@ -42,54 +118,43 @@ void NormalizedString::normalize(NormForm form) {
       break;
     }
   if (ascii) return;
-  std::string whole = normalize_utf8(s_, form);
+  const std::string whole = normalize_utf8(s_, form);
   if (whole == s_) return;
-  // Segment at starters (combining class 0, not a Hangul vowel/trailing jamo) so each segment
-  // normalizes independently and keeps its own span.
-  std::string out;
-  std::vector<Span> al;
-  size_t n = s_.size(), seg = 0, i = 0;
-  auto flush = [&](size_t b, size_t e) {
-    if (b >= e) return;
-    std::string part = normalize_utf8(std::string_view(s_).substr(b, e - b), form);
-    // Output character j takes the span of input character min(j, n_in - 1): what HF's
-    // alignment-tracking normalization gives for compositions (e + U+0301 -> é keeps e's span)
-    // and decompositions (ﬁ -> f i, both with ﬁ's span).
-    std::vector<Span> in_spans;
-    for (size_t k = b; k < e;) {
-      int il = utf8_len_of_lead(static_cast<uint8_t>(s_[k]));
-      in_spans.push_back(char_span(k, std::min(e, k + il)));
-      k += il;
-    }
-    size_t op = 0, j = 0;
-    while (op < part.size()) {
-      int ol = utf8_len_of_lead(static_cast<uint8_t>(part[op]));
-      Span sp = in_spans[std::min(j, in_spans.size() - 1)];
-      for (int k = 0; k < ol; ++k) al.push_back(sp);
-      op += ol;
-      ++j;
-    }
-    out += part;
-  };
-  while (i < n) {
+  // Normalize run by run, a run being a starter and the non-starters after it (Hangul vowel and
+  // trailing jamo compose with the syllable before, so they do not start a run): runs that
+  // normalize to themselves are copied with their spans.
+  std::vector<char32_t> cps;
+  std::vector<CharChange> ch;
+  Rewriter rw(*this);
+  const size_t n = s_.size();
+  size_t run = 0;
+  for (size_t i = 0; i < n;) {
     int len;
     char32_t c = decode_utf8(s_.data(), n, i, &len);
     bool starter = combining_class(c) == 0 && !(c >= 0x1161 && c <= 0x11C2);
-    if (starter && i > seg) {
-      flush(seg, i);
-      seg = i;
+    if (starter && i > run) {
+      if (!(i - run == 1 && static_cast<uint8_t>(s_[run]) < 0x80))
+        normalize_run(run, i, form, &rw, &cps, &ch);
+      run = i;
     }
-    i += len;
+    i += static_cast<size_t>(len);
   }
-  flush(seg, n);
-  if (out != whole) {
-    // A composition across segments (rare): keep the exact text, coarse spans.
+  normalize_run(run, n, form, &rw, &cps, &ch);
+  NormalizedString r = rw.finish();
+  if (r.s_ != whole) {
+    // Two starters composed across runs (e.g. U+0B47 U+0B3E): redo it as one run.
+    Rewriter all(*this);
+    normalize_run(0, n, form, &all, &cps, &ch);
+    r = all.finish();
+  }
+  if (r.s_ != whole) {
+    // Not expected (utf8proc and the run-wise algorithm disagree): keep utf8proc's text, with
+    // the whole string's span on every byte.
     Span sp = original_span(0, n);
-    out = whole;
-    al.assign(out.size(), sp);
+    r.s_ = whole;
+    r.align_.assign(whole.size(), sp);
   }
-  s_ = std::move(out);
-  align_ = std::move(al);
+  *this = std::move(r);
 }
 
 void NormalizedString::prepend(std::string_view p) {
@@ -117,33 +182,21 @@ void NormalizedString::append(std::string_view p) {
 void NormalizedString::replace_ranges(const std::vector<std::pair<size_t, size_t>>& ranges,
                                       std::string_view content) {
   if (ranges.empty()) return;
-  // In-place fast path: same length replacement keeps identity-style per byte spans.
-  std::string out;
-  std::vector<Span> al;
-  out.reserve(s_.size());
-  al.reserve(s_.size());
-  size_t pos = 0;
+  // HF's replace: the matched characters are dropped, then the content is inserted (change +1
+  // for every character), so it takes the span of the last matched character.
+  std::vector<CharChange> chars;
+  for (size_t i = 0; i < content.size();) {
+    int len;
+    chars.push_back({decode_utf8(content.data(), content.size(), i, &len), 1});
+    i += static_cast<size_t>(len);
+  }
+  Rewriter rw(*this);
   for (auto [b, e] : ranges) {
-    for (size_t k = pos; k < b; ++k) {
-      out.push_back(s_[k]);
-      al.push_back(char_span(k, k + 1));
-    }
-    Span sp = e > b ? char_span(b, e) : original_span(b, b);
-    if (content.size() == e - b && e > b) {
-      // Keep per-character spans when lengths match (e.g. ' ' -> '▁' is not this case).
-      for (size_t k = 0; k < content.size(); ++k) al.push_back(char_span(b + k, b + k + 1));
-    } else {
-      for (size_t k = 0; k < content.size(); ++k) al.push_back(sp);
-    }
-    out.append(content);
-    pos = e;
+    size_t count = 0;
+    for (size_t k = b; k < e; ++k) count += (static_cast<uint8_t>(s_[k]) & 0xC0) != 0x80;
+    rw.rewrite(b, e, count, chars.data(), chars.size());
   }
-  for (size_t k = pos; k < s_.size(); ++k) {
-    out.push_back(s_[k]);
-    al.push_back(char_span(k, k + 1));
-  }
-  s_ = std::move(out);
-  align_ = std::move(al);
+  *this = rw.finish();
 }
 
 void NormalizedString::strip(bool left, bool right) {

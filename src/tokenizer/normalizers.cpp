@@ -108,8 +108,11 @@ class BertNormalizer : public Normalizer {
         }
       });
     if (strip_) {
+      // HF's BertNormalizer strips only nonspacing marks (Mn), unlike StripAccents.
       s->normalize(NormForm::NFD);
-      StripAccents().normalize(s);
+      s->map_chars([](char32_t c, std::string* out) {
+        if (!is_nonspacing_mark(c)) append_utf8(out, c);
+      });
     }
     if (lower_) Lowercase().normalize(s);
   }

@@ -100,32 +100,59 @@ void PrecompiledCharsmap::apply(NormalizedString* s) const {
     i += len;
   }
   bounds.push_back(n);
-  // Rewrite grapheme by grapheme; map_chars cannot express multi-char units, so build ranges.
-  std::vector<std::pair<size_t, size_t>> ranges;
-  std::vector<std::string> repl;
+  // HF's Precompiled::normalize: one change list for the whole string, a replaced unit's new
+  // characters taking change 0 up to the old character count, +1 beyond it, and a shrink
+  // charged to the last change pushed so far (the previous unit's, when the new part is empty).
+  std::vector<CharChange> changes;
+  changes.reserve(n);
+  bool modified = false;
+  auto count_chars = [](std::string_view v) {
+    size_t c = 0;
+    for (unsigned char ch : v) c += (ch & 0xC0) != 0x80;
+    return c;
+  };
+  auto replace = [&](std::string_view old_part, std::string_view new_part) {
+    modified = true;
+    const size_t first = changes.size();
+    for (size_t k = 0; k < new_part.size();) {
+      int cl;
+      changes.push_back({decode_utf8(new_part.data(), new_part.size(), k, &cl), 0});
+      k += static_cast<size_t>(cl);
+    }
+    const ptrdiff_t diff = static_cast<ptrdiff_t>(changes.size() - first) -
+                           static_cast<ptrdiff_t>(count_chars(old_part));
+    if (diff > 0) {
+      for (size_t k = changes.size() - static_cast<size_t>(diff); k < changes.size(); ++k)
+        changes[k].change = 1;
+    } else if (diff < 0 && !changes.empty()) {
+      changes.back().change += static_cast<int32_t>(diff);
+    }
+  };
   for (size_t g = 0; g + 1 < bounds.size(); ++g) {
     size_t b = bounds[g], e = bounds[g + 1];
     size_t len = 0;
+    std::string_view grapheme = std::string_view(text).substr(b, e - b);
     if (e - b < 6) {
-      if (const char* r = transform(std::string_view(text).substr(b, e - b), &len)) {
-        ranges.emplace_back(b, e);
-        repl.emplace_back(r, len);
+      if (const char* r = transform(grapheme, &len)) {
+        replace(grapheme, std::string_view(r, len));
         continue;
       }
     }
-    size_t k = b;
-    while (k < e) {
-      int cl = utf8_len_of_lead(static_cast<uint8_t>(text[k]));
-      if (const char* r = transform(std::string_view(text).substr(k, cl), &len)) {
-        ranges.emplace_back(k, k + cl);
-        repl.emplace_back(r, len);
-      }
-      k += cl;
+    for (size_t k = b; k < e;) {
+      int cl;
+      char32_t c = decode_utf8(text.data(), e, k, &cl);
+      std::string_view part = std::string_view(text).substr(k, static_cast<size_t>(cl));
+      if (const char* r = transform(part, &len))
+        replace(part, std::string_view(r, len));
+      else
+        changes.push_back({c, 0});
+      k += static_cast<size_t>(cl);
     }
   }
-  if (ranges.empty()) return;
-  // Apply right to left so earlier ranges stay valid.
-  for (size_t r = ranges.size(); r-- > 0;) s->replace_ranges({ranges[r]}, repl[r]);
+  if (!modified) return;
+  NormalizedString::Rewriter rw(*s);
+  rw.rewrite(0, n, 0, changes.data(), changes.size());
+  *s = rw.finish();
 }
 
 }  // namespace deepfuse::tok

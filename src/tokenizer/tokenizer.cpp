@@ -33,16 +33,20 @@ size_t TokenizerImpl::vocab_size() const {
 }
 
 Seq TokenizerImpl::encode_seq(std::string_view input) const {
-  std::string sanitized;
-  if (!is_valid_utf8(input)) {
-    sanitized = sanitize_utf8(input);
-    input = sanitized;
-  }
   Seq seq;
   if (input.empty()) return seq;
-  std::vector<Split> splits;
   Split whole;
-  whole.ns = NormalizedString(std::string(input), 0);
+  if (is_valid_utf8(input)) {
+    whole.ns = NormalizedString(std::string(input), 0);
+  } else {
+    // Invalid bytes become U+FFFD (what HF sees for the same text decoded lossily); the
+    // alignment maps each U+FFFD back to the bytes it replaced, so offsets stay in the
+    // caller's input (an earlier version reported them in the longer sanitized text).
+    std::vector<Span> align;
+    std::string sanitized = sanitize_utf8(input, &align);
+    whole.ns = NormalizedString(std::move(sanitized), std::move(align));
+  }
+  std::vector<Split> splits;
   // 1. Added tokens matched on the raw text, 2. normalization + normalized added tokens.
   std::vector<Split> tmp;
   added.split(whole, false, &tmp);
@@ -392,7 +396,15 @@ const TokenizerConfig& Tokenizer::config() const {
 std::vector<std::pair<uint32_t, uint32_t>> byte_to_char_offsets(
     std::string_view text, const std::vector<std::pair<uint32_t, uint32_t>>& offsets) {
   const size_t n = text.size();
-  auto cont = [&](size_t i) { return (static_cast<uint8_t>(text[i]) & 0xC0) == 0x80; };
+  // A character is a well-formed sequence or a maximal ill-formed subpart (one U+FFFD, as
+  // encode sees it), so invalid input counts the characters HF counts in the decoded string.
+  std::vector<uint8_t> inside(n, 0);  // byte is not the first of its character
+  for (size_t i = 0; i < n;) {
+    size_t l = std::max<size_t>(1, tok::utf8_unit_len(text, i));
+    for (size_t k = 1; k < l && i + k < n; ++k) inside[i + k] = 1;
+    i += l;
+  }
+  auto cont = [&](size_t i) { return inside[i] != 0; };
   std::vector<uint32_t> prefix(n + 1, 0);  // characters starting before byte i
   for (size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + (cont(i) ? 0 : 1);
   std::vector<std::pair<uint32_t, uint32_t>> out;

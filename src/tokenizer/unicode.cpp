@@ -2,6 +2,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -73,21 +74,41 @@ bool is_valid_utf8(std::string_view s) {
 
 std::string sanitize_utf8(std::string_view s) {
   if (is_valid_utf8(s)) return std::string(s);
+  return sanitize_utf8(s, nullptr);
+}
+
+std::string sanitize_utf8(std::string_view s, std::vector<std::pair<uint32_t, uint32_t>>* spans) {
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   std::string out;
   out.reserve(s.size() + 8);
+  if (spans) {
+    spans->clear();
+    spans->reserve(s.size() + 8);
+  }
   size_t i = 0, n = s.size();
   while (i < n) {
     int l = utf8_seq(p, n, i);
     if (l > 0) {
       out.append(s.data() + i, l);
+      if (spans)
+        for (int k = 0; k < l; ++k)
+          spans->emplace_back(static_cast<uint32_t>(i + k), static_cast<uint32_t>(i + k + 1));
       i += l;
     } else {
       out += "\xEF\xBF\xBD";
+      if (spans)
+        spans->insert(
+            spans->end(), 3,
+            {static_cast<uint32_t>(i), static_cast<uint32_t>(i + static_cast<size_t>(-l))});
       i += -l;
     }
   }
   return out;
+}
+
+size_t utf8_unit_len(std::string_view s, size_t i) {
+  int l = utf8_seq(reinterpret_cast<const uint8_t*>(s.data()), s.size(), i);
+  return static_cast<size_t>(l > 0 ? l : -l);
 }
 
 bool is_whitespace(char32_t c) {
@@ -123,8 +144,9 @@ bool is_bert_punctuation(char32_t c) {
 }
 
 bool is_bert_whitespace(char32_t c) {
-  if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return true;
-  return c >= 0x80 && cat(c) == UTF8PROC_CATEGORY_ZS;
+  // HF's BertNormalizer uses char::is_whitespace (U+2028, U+2029 too, not only Zs); the C0/C1
+  // controls among White_Space (\v, \f, U+0085) are removed as controls before this test.
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || is_whitespace(c);
 }
 
 bool is_bert_control(char32_t c) {
@@ -141,8 +163,16 @@ bool is_chinese_char(char32_t c) {
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-bool is_combining_mark(char32_t c) {
+bool is_nonspacing_mark(char32_t c) {
   return c >= 0x300 && cat(c) == UTF8PROC_CATEGORY_MN;
+}
+
+bool is_combining_mark(char32_t c) {
+  // unicode-normalization's is_combining_mark (HF StripAccents): General_Category=Mark, so
+  // spacing (Mc, e.g. Indic vowel signs) and enclosing (Me) marks are stripped too.
+  if (c < 0x300) return false;
+  auto k = cat(c);
+  return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME;
 }
 
 void append_lowercase(std::string* out, char32_t c) {
@@ -196,6 +226,74 @@ std::string normalize_utf8(std::string_view s, NormForm form) {
   std::string res(reinterpret_cast<char*>(out), static_cast<size_t>(r));
   std::free(out);
   return res;
+}
+
+// Canonical composition of a starter and a following character, or 0 (utf8proc's table, which
+// already leaves out the composition exclusions; Hangul LV / LVT included).
+static char32_t compose_pair(char32_t a, char32_t b) {
+  utf8proc_int32_t buf[2] = {static_cast<utf8proc_int32_t>(a), static_cast<utf8proc_int32_t>(b)};
+  utf8proc_ssize_t r = utf8proc_normalize_utf32(
+      buf, 2, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_STABLE));
+  return r == 1 ? static_cast<char32_t>(buf[0]) : 0;
+}
+
+void normalize_with_changes(const char32_t* in, size_t n, NormForm form,
+                            std::vector<CharChange>* out) {
+  const bool compat = form == NormForm::NFKC || form == NormForm::NFKD;
+  const bool compose = form == NormForm::NFC || form == NormForm::NFKC;
+  const int opts = UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0);
+  std::vector<CharChange>& v = *out;
+  v.clear();
+  utf8proc_int32_t buf[32];  // the longest full decomposition is 18 (U+FDFA)
+  for (size_t i = 0; i < n; ++i) {
+    int boundclass = 0;
+    utf8proc_ssize_t k =
+        in[i] < 0x80 ? 0
+                     : utf8proc_decompose_char(static_cast<utf8proc_int32_t>(in[i]), buf, 32,
+                                               static_cast<utf8proc_option_t>(opts), &boundclass);
+    if (k <= 0 || k > 32) {
+      v.push_back({in[i], 0});
+      continue;
+    }
+    for (utf8proc_ssize_t j = 0; j < k; ++j)
+      v.push_back({static_cast<char32_t>(buf[j]), j == 0 ? 0 : 1});
+  }
+  // Canonical ordering: each run of non-starters sorted (stably) by combining class.
+  auto ccc = [](const CharChange& x) { return combining_class(x.c); };
+  for (size_t i = 0; i < v.size();) {
+    if (ccc(v[i]) == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < v.size() && ccc(v[j]) != 0) ++j;
+    if (j - i > 1)
+      std::stable_sort(v.begin() + static_cast<std::ptrdiff_t>(i),
+                       v.begin() + static_cast<std::ptrdiff_t>(j),
+                       [&](const CharChange& a, const CharChange& b) { return ccc(a) < ccc(b); });
+    i = j;
+  }
+  if (!compose) return;
+  // Canonical composition: C joins the last starter S unless a character between them has
+  // class 0 or >= class(C); after the ordering above that is the last kept character.
+  size_t w = 0;
+  ptrdiff_t s = -1;
+  int last_cc = 0;
+  for (size_t r = 0; r < v.size(); ++r) {
+    CharChange d = v[r];
+    int cc = ccc(d);
+    if (s >= 0 && (w == static_cast<size_t>(s) + 1 || last_cc < cc)) {
+      if (char32_t p = compose_pair(v[s].c, d.c)) {
+        v[s].c = p;
+        v[s].change += d.change - 1;
+        continue;
+      }
+    }
+    if (cc == 0) s = static_cast<ptrdiff_t>(w);
+    last_cc = cc;
+    v[w++] = d;
+  }
+  v.resize(w);
 }
 
 }  // namespace deepfuse::tok

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace deepfuse::tok {
 
@@ -48,6 +50,13 @@ bool is_valid_utf8(std::string_view s);
 // Replaces each maximal ill-formed subpart with U+FFFD (the WHATWG / Python errors='replace'
 // rule, which is also what Node's Buffer.toString and a JS TextDecoder do).
 std::string sanitize_utf8(std::string_view s);
+// Same, and `spans` receives, per byte of the result, the byte span [begin, end) of `s` it came
+// from: a U+FFFD's three bytes all map to the whole ill-formed subpart it replaces, so offsets
+// computed on the sanitized text can be reported in the caller's bytes.
+std::string sanitize_utf8(std::string_view s, std::vector<std::pair<uint32_t, uint32_t>>* spans);
+// Length of the character unit starting at byte i of `s`: the well-formed sequence's length, or
+// the length of the maximal ill-formed subpart (which sanitize_utf8 turns into one U+FFFD).
+size_t utf8_unit_len(std::string_view s, size_t i);
 // Lossy decode of raw bytes as Rust's String::from_utf8_lossy does (same maximal-subpart rule).
 inline std::string from_utf8_lossy(std::string_view s) {
   return sanitize_utf8(s);
@@ -60,10 +69,11 @@ inline bool is_alphanumeric(char32_t c) {
   return is_alphabetic(c) || is_numeric(c);
 }
 bool is_bert_punctuation(char32_t c);  // ASCII symbols or Unicode P*
-bool is_bert_whitespace(char32_t c);   // \t \n \r space or Zs
+bool is_bert_whitespace(char32_t c);   // \t \n \r or White_Space (HF: char::is_whitespace)
 bool is_bert_control(char32_t c);      // C* except \t \n \r
 bool is_chinese_char(char32_t c);      // CJK ideograph blocks (BERT's definition)
-bool is_combining_mark(char32_t c);    // Mn
+bool is_combining_mark(char32_t c);    // General_Category Mark (Mn, Mc, Me)
+bool is_nonspacing_mark(char32_t c);   // Mn (BertNormalizer's accent test)
 // Appends the lowercase of c (Rust char::to_lowercase: may be two code points for U+0130).
 void append_lowercase(std::string* out, char32_t c);
 int combining_class(char32_t c);
@@ -71,5 +81,20 @@ int combining_class(char32_t c);
 enum class NormForm { NFC, NFD, NFKC, NFKD };
 // Normalizes valid UTF-8 text.
 std::string normalize_utf8(std::string_view s, NormForm form);
+
+// A rewritten character and its HF alignment "change": <= 0 replaces the next original
+// character (taking its span) and drops -change more; +1 is inserted (takes the span of the
+// original character before it). See NormalizedString::Rewriter.
+struct CharChange {
+  char32_t c;
+  int32_t change;
+};
+// Normalizes code points in[0, n) and gives each output character the change HF's
+// unicode-normalization-alignments assigns: a decomposition's first character 0 and the others
+// +1; canonical reordering moves characters with their changes; a composition adds the
+// absorbed character's change minus one to its starter. (Alignment is positional, so after a
+// reordering a character may take the span of a different input character; HF does the same.)
+void normalize_with_changes(const char32_t* in, size_t n, NormForm form,
+                            std::vector<CharChange>* out);
 
 }  // namespace deepfuse::tok

@@ -1,5 +1,6 @@
 // Loading (malformed files, legacy folders, tokenizer_config.json), batch encoding with
-// truncation and padding, special-token ids and the CLI contract of tokenize / detokenize.
+// truncation and padding, special-token ids, offsets (invalid UTF-8, removed characters) and
+// the CLI contract of tokenize / detokenize.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -239,6 +240,60 @@ TEST(TokenizerStreaming, SplitsMultibyteCharacters) {
   for (size_t i = 0; i + 1 < lone.size(); ++i) partial += sd.step(lone[i]);
   EXPECT_EQ(partial, "");
   EXPECT_EQ(sd.flush(), t->decode(std::vector<int32_t>(lone.begin(), lone.end() - 1)));
+}
+
+// Regression for fuzz/findings/tokenizer_encode-offsets-after-removed-chars.bin: an invalid
+// byte (tokenized as U+FFFD) and a NUL, both removed by the BertNormalizer, used to push the
+// offsets of the later tokens past the input (they were offsets into the longer sanitized text).
+// HF on "Hello world! Don't pa\uFFFD\u0000c." gives ##a [20,21], ##c [23,24], . [24,25].
+TEST(TokenizerOffsets, RemovedCharsAfterInvalidByteFuzzFinding) {
+  std::string input = test::read_text(
+      test::source_path("fuzz/findings/tokenizer_encode-offsets-after-removed-chars.bin"));
+  ASSERT_FALSE(input.empty());
+  const std::string text = input.substr(1);  // byte 0 is the fuzzer's tokenizer/mode selector
+  ASSERT_EQ(text, std::string("Hello world! Don't pa\xa3\x00"
+                              "c.",
+                              25));
+  auto t = AutoTokenizer::from_pretrained(test::fixture("models/enc_bert"));
+  Encoding e = t->encode_full(text, false);
+  ASSERT_GE(e.offsets.size(), 3u);
+  for (auto [b, en] : e.offsets) {
+    EXPECT_LE(b, en);
+    EXPECT_LE(en, text.size());
+  }
+  const size_t n = e.offsets.size();
+  using Off = std::pair<uint32_t, uint32_t>;
+  EXPECT_EQ(e.offsets[n - 3], Off(20, 21));  // ##a
+  EXPECT_EQ(e.offsets[n - 2], Off(23, 24));  // ##c, after the removed \xa3 and \x00
+  EXPECT_EQ(e.offsets[n - 1], Off(24, 25));  // .
+  EXPECT_EQ(byte_to_char_offsets(text, e.offsets), e.offsets);  // one code point per byte here
+  // The CLI reports the same code-point spans.
+  auto r = test::run_cli(
+      {"tokenize", "--model", test::fixture("models/enc_bert"), "--offsets", "--no-special"},
+      text + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  auto offs = j["offsets"].get<std::vector<std::vector<uint32_t>>>();
+  ASSERT_EQ(offs.size(), n);
+  EXPECT_EQ(offs[n - 2], (std::vector<uint32_t>{23, 24}));
+  EXPECT_EQ(offs[n - 1], (std::vector<uint32_t>{24, 25}));
+}
+
+TEST(TokenizerOffsets, ByteToCharCountsEachIllFormedSubpartOnce) {
+  // "a" + E4 BD (truncated 3-byte sequence: one U+FFFD) + "b" + 80 (lone continuation: one
+  // U+FFFD) + "é" (2 bytes) + F0 9F 98 (truncated 4-byte: one U+FFFD).
+  const std::string text = std::string(
+      "a\xe4\xbd"
+      "b\x80\xc3\xa9\xf0\x9f\x98");
+  using Off = std::pair<uint32_t, uint32_t>;
+  std::vector<Off> bytes = {{0, 1}, {1, 3}, {3, 4}, {4, 5}, {5, 7}, {7, 10}, {2, 3}, {6, 7}};
+  std::vector<Off> want = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {1, 2}, {4, 5}};
+  EXPECT_EQ(byte_to_char_offsets(text, bytes), want);
+  // Encoding such text keeps every offset inside the caller's bytes.
+  auto t = AutoTokenizer::from_pretrained(test::shared_data("tokenizers/gpt2"));
+  Encoding e = t->encode_full(text, false);
+  for (auto [b, en] : e.offsets) EXPECT_LE(en, text.size());
+  EXPECT_EQ(e.offsets.back().second, text.size());
 }
 
 TEST(TokenizeCli, TokenizeDetokenizeAndErrors) {

@@ -58,6 +58,12 @@ const corpus = [
   {name: 'invalid_utf8', hex: '48656c6c6f20ff20776f726c6420c328e282a820f09f98'},
   {name: 'invalid_utf8_2', hex: 'e4bda0e5a5bd80e4b8'},
   {name: 'lone_continuation', hex: '8080616263c0af'},
+  // Characters a normalizer removes (U+FFFD from an invalid byte, NUL, controls) followed by
+  // more tokens: the fuzz finding fuzz/findings/tokenizer_encode-offsets-after-removed-chars.bin.
+  {name: 'removed_after_invalid', hex: Buffer.from("Hello world! Don't pa\xa3\x00c.", 'latin1').toString('hex')},
+  // Spacing marks (Mc): HF's StripAccents removes every Mark, not only Mn.
+  {name: 'indic_marks', text: '\u0939\u093f\u0928\u094d\u0926\u0940 \u0928\u092e\u0938\u094d\u0924\u0947 \u0ba4\u0bae\u0bbf\u0bb4\u0bcd \u0995\u09be \u0b15\u0b4b'},
+  {name: 'removed_chars_mixed', text: '\u0000\u0001lead \u00dcn\u00efc\u00f6de\u0000 x\u0301y\u0007 pa\ufffd\u0000c. \ufeffz\u0000'},
 ];
 
 function textOf(c) {
@@ -277,6 +283,64 @@ function synthetic() {
   };
 }
 
+// Offset alignment through every normalizer that removes, replaces or inserts characters. The
+// model is a character-level WordPiece with no pre-tokenizer, so every normalized character is
+// its own token and its offsets show the alignment of that one character.
+const alignmentTexts = [
+  "Hello world! Don't pa\ufffd\u0000c.", '\u0000\u0001abc', 'ab\u0000\u0001', 'a\ufffd\ufffdb\u0007c',
+  '\ufffd', '\u0000', 'e\u0301x y\u0301 A\u030a\u0323b', 'caf\u00e9 na\u00efve \u00c5ngstr\u00f6m',
+  '  lead and trail  ', '\t\u0000 x \u0000\t', '\ufb01x \u2460 \u216b \uff46\uff55\uff4c\uff4c',
+  '\u0130stanbul \u03a3\u0391\u03a3 stra\u00dfe', '\u4e2d\u6587abc\u65e5\u672c', "ab``cd''x q qq xq 123 4",
+  'a\u200bb\u00adc\ufeffd', 'x\r\ny\u2028z\u0085w', 'A\u00e9 \u00e9A AA', 'a   b\t\t\tc',
+  // Reordering and composition: U+0344 decomposes to two marks; \u00c5 + dot below reorders;
+  // Hangul jamo compose (and a syllable decomposes); U+0B47 U+0B3E are two composing starters;
+  // singletons (U+212B, U+2126); long compatibility expansions (U+3392, U+FDFA); a leading mark.
+  'A\u0344\u0323b', '\u00c5\u0323x \u212b \u2126', '\u1100\u1161\u11a8 \uac00\u11a8 \ud55c',
+  '\u0b47\u0b3e \u0b4b', '\u3392 \ufdfa y', '\u0301abc', 'q\u0307\u0323 e\u0301\u0301',
+  '\ufb01\u0308 \u1e9b\u0323', 'a\u0000\u0301b \u00e9\u0000\u0301',
+];
+
+function alignmentTokenizers(charsmap) {
+  const chars = new Set();
+  const addChars = (t) => { for (const ch of t) chars.add(ch); };
+  for (const t of alignmentTexts) {
+    for (const f of ['NFC', 'NFD', 'NFKC', 'NFKD']) {
+      addChars(t.normalize(f));
+      addChars(t.normalize(f).toLowerCase());
+    }
+  }
+  addChars('\u2581"XyzX#e ');
+  const vocab = {'[UNK]': 0};
+  for (const ch of [...chars].sort()) {
+    vocab[ch] = Object.keys(vocab).length;
+    vocab['##' + ch] = Object.keys(vocab).length;
+  }
+  const tok = (normalizer) => ({
+    version: '1.0', added_tokens: [], normalizer, pre_tokenizer: null, post_processor: null,
+    decoder: null, model: {type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##',
+      max_input_chars_per_word: 1000, vocab},
+  });
+  const rep = (pattern, content) => ({type: 'Replace', pattern, content});
+  return {
+    align_bert: tok({type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true,
+      strip_accents: true, lowercase: true}),
+    align_bert_clean_only: tok({type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true,
+      strip_accents: false, lowercase: false}),
+    align_replace: tok({type: 'Sequence', normalizers: [rep({Regex: '\\s+'}, ' '),
+      rep({String: '``'}, '"'), rep({String: "''"}, '"'), rep({String: 'ab'}, 'X'),
+      rep({String: 'q'}, ''), rep({String: 'x'}, 'yz'), rep({Regex: '[0-9]+'}, '#')]}),
+    align_strip_prepend: tok({type: 'Sequence', normalizers: [{type: 'Strip', strip_left: true,
+      strip_right: true}, {type: 'Prepend', prepend: '\u2581'}, rep({String: ' '}, '\u2581')]}),
+    align_nfkd_strip_lower: tok({type: 'Sequence', normalizers: [{type: 'NFKD'},
+      {type: 'StripAccents'}, {type: 'Lowercase'}]}),
+    align_nfd_strip: tok({type: 'Sequence', normalizers: [{type: 'NFD'}, {type: 'StripAccents'}]}),
+    align_nfkc: tok({type: 'NFKC'}),
+    align_nfc_lower: tok({type: 'Sequence', normalizers: [{type: 'NFC'}, {type: 'Lowercase'}]}),
+    align_precompiled: tok({type: 'Sequence', normalizers: [{type: 'Precompiled',
+      precompiled_charsmap: charsmap}, rep({String: ' '}, '\u2581')]}),
+  };
+}
+
 const syntheticTexts = [
   '', 'hello world', 'Hello, World! The quick brown fox.', 'café naïve élan CAFÉ',
   'x 12 123 1234 a1b2c3', '  hello   world  ', 'hello.world,the!fox?', 'xxx axxb yy',
@@ -298,12 +362,16 @@ const syntheticTexts = [
     console.log('wrote', name, cases.length);
   }
   const syn = synthetic();
-  for (const [name, j] of Object.entries(syn)) {
+  const align = alignmentTokenizers(
+      syn.precompiled_wordlevel.normalizer.normalizers[0].precompiled_charsmap);
+  for (const [name, j, texts] of [
+    ...Object.entries(syn).map(([n, j]) => [n, j, syntheticTexts]),
+    ...Object.entries(align).map(([n, j]) => [n, j, alignmentTexts])]) {
     const t = Tokenizer.fromString(JSON.stringify(j));
-    const cases = await refCases(t, syntheticTexts, true);
+    const cases = await refCases(t, texts, true);
     fs.writeFileSync(path.join(OUT, 'synthetic', `${name}.json`), JSON.stringify(j) + '\n');
     fs.writeFileSync(path.join(OUT, 'synthetic', `${name}.ref.json`),
-      JSON.stringify({texts: syntheticTexts, cases}) + '\n');
+      JSON.stringify({texts, cases}) + '\n');
     console.log('wrote synthetic', name);
   }
   // llama.cpp test vectors: which of our tokenizers has the same vocabulary, and does HF agree
