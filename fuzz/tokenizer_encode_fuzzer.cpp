@@ -6,6 +6,7 @@
 // throws, the streaming decoder's output equals decode().
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -35,7 +36,10 @@ void try_load(const std::string& path) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g_toks = new std::vector<std::shared_ptr<const deepfuse::Tokenizer>>();
-  const std::string src = DEEPFUSE_SOURCE_DIR;
+  // DEEPFUSE_SOURCE_DIR in the environment points at a copy of the repository elsewhere (the
+  // binary runs on another machine in fuzz/parallel_run.sh); the build's path otherwise.
+  const char* env_src = std::getenv("DEEPFUSE_SOURCE_DIR");
+  const std::string src = env_src && *env_src ? env_src : DEEPFUSE_SOURCE_DIR;
   for (const char* rel : {"/tests/fixtures/models/enc_bert/tokenizer.json",
                           "/tests/fixtures/models/enc_xlmroberta/tokenizer.json",
                           "/tests/fixtures/tokenizer/synthetic/bpe_char_suffix.json",

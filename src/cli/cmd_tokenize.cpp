@@ -29,7 +29,8 @@ void run_tokenize(const TokenizeOptions& o) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error&) {
+      } catch (
+          const nlohmann::json::exception&) {  // parse_error, or out_of_range (number overflow)
         throw InvalidArgument("stdin line " + std::to_string(lineno) +
                               ": invalid JSON (expected {\"text\": \"...\"})");
       }

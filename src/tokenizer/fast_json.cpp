@@ -327,11 +327,11 @@ void parse_tokenizer_json(std::string_view text, const std::string& source, json
   }
   try {
     *rest = json::parse(doc.begin(), doc.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
     // Re-parse the original text so the reported byte position is the user's.
     try {
       (void)json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e2) {
+    } catch (const json::exception& e2) {
       throw FormatError(source + ": invalid JSON: " + e2.what());
     }
     throw FormatError(source + ": invalid JSON: " + e.what());

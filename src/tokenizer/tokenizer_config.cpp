@@ -29,7 +29,7 @@ TokenizerConfig parse_tokenizer_config(std::string_view text, const std::string&
   json j;
   try {
     j = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
     throw FormatError(source + ": invalid JSON: " + e.what());
   }
   if (!j.is_object()) throw FormatError(source + ": expected a JSON object at the top level");

@@ -52,6 +52,19 @@ TEST(TokenizerLoad, TinyBpeWorks) {
   EXPECT_TRUE(t->is_special_token(5));
 }
 
+TEST(TokenizerLoad, NumberOverflowIsAFormatError) {
+  // Fuzz finding (fuzz_tokenizer_json, 16-core run): nlohmann reports a number that overflows a
+  // double as out_of_range, not parse_error, and it escaped as an uncaught exception.
+  for (const char* text : {"3e2200e", "{\"version\": 2e2000}",
+                           "{\"versAon\":999999999999999999999999999.9999E99999}"}) {
+    const std::string msg = expect_format_error(text);
+    EXPECT_NE(msg.find("t.json"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("overflow"), std::string::npos) << msg;
+  }
+  EXPECT_THROW(parse_tokenizer_config("{\"model_max_length\": 1e999}", "tokenizer_config.json"),
+               FormatError);
+}
+
 TEST(TokenizerLoad, MalformedFilesNameTheJsonPath) {
   std::string tiny = kTiny;
   auto edit = [&](const std::string& from, const std::string& to) {
@@ -326,6 +339,12 @@ TEST(TokenizeCli, TokenizeDetokenizeAndErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("ids"), std::string::npos);
   r = test::run_cli({"tokenize", "--model", model, "--jsonl"}, "not json\n");
+  EXPECT_EQ(r.exit_code, 2);
+  // A number that overflows a double is nlohmann's out_of_range, not parse_error.
+  r = test::run_cli({"tokenize", "--model", model, "--jsonl"}, "{\"text\": 1e999}\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("line 1"), std::string::npos) << r.err;
+  r = test::run_cli({"detokenize", "--model", model}, "{\"ids\": [1e999]}\n");
   EXPECT_EQ(r.exit_code, 2);
   r = test::run_cli({"tokenize", "--model", "/nonexistent"}, "x\n");
   EXPECT_EQ(r.exit_code, 2);
