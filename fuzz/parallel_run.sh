@@ -43,7 +43,8 @@ status=0
       "$work/$name"/fuzz-*.log > /dev/null 2>&1; then
       status=1
       echo "$name: FINDING"
-      grep -hE -A25 "ERROR: |runtime error|deadly signal" "$work/$name"/fuzz-*.log | head -80
+      # (no `| head`: with pipefail its SIGPIPE would stop the script before the tar below)
+      grep -hE -m 3 -A25 "ERROR: |runtime error|deadly signal" "$work/$name"/fuzz-*.log || true
     fi
   done
 } > "$out/summary.txt"

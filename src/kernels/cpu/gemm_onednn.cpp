@@ -12,7 +12,10 @@
 #include "kernels/cpu/gemm_onednn.h"
 
 #ifdef DEEPFUSE_HAVE_ONEDNN
+#include <malloc.h>
 #include <omp.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <dnnl.hpp>
@@ -31,15 +34,30 @@ namespace deepfuse::cpu::onednn {
 
 namespace {
 
+// oneDNN's gemm allocates its packing buffers on every call. glibc serves blocks that large
+// with fresh mmaps, so every call paid page faults and zeroing: 14% of a 512-token prefill in
+// the kernel's page-fault handler and 2x slower prefill (docs/DECISIONS.md). Keeping such
+// blocks in the heap (mmap threshold at its 32 MiB maximum, trimming only above 1 GiB free)
+// makes the buffers reusable. Skipped when the user tunes malloc through the environment.
+void keep_large_blocks_in_heap() {
+  if (std::getenv("GLIBC_TUNABLES") || std::getenv("MALLOC_MMAP_THRESHOLD_") ||
+      std::getenv("MALLOC_TRIM_THRESHOLD_"))
+    return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 struct Runtime {
+  Runtime() { keep_large_blocks_in_heap(); }
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   std::mutex mu;
   std::map<std::tuple<int64_t, int64_t, int64_t>, std::shared_ptr<dnnl::matmul>> matmuls;
 };
 
+// Never destroyed: worker threads' thread_local streams may outlive static destruction.
 Runtime& runtime() {
-  static Runtime r;
-  return r;
+  static Runtime* r = new Runtime();
+  return *r;
 }
 
 using dt = dnnl::memory::data_type;
@@ -101,7 +119,7 @@ void gemm_bf16(const uint16_t* x, int64_t n, int64_t k, const uint16_t* w, int64
         dnnl::memory xm({{n, k}, dt::bf16, tag::ab}, rt.engine, const_cast<uint16_t*>(x));
         dnnl::memory wm({{k, r}, dt::bf16, tag::ba}, rt.engine, const_cast<uint16_t*>(w + j0 * k));
         dnnl::memory ym(y_desc(n, r, m), rt.engine, y + j0);
-        dnnl::stream st(rt.engine);
+        thread_local dnnl::stream st(rt.engine);  // one per thread, reused (creation is not free)
         mm->execute(st, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
         st.wait();
       } catch (const dnnl::error& e) {
