@@ -39,8 +39,8 @@ status=0
       sort -n | tail -1)
     units=$(find "$work/$name/corpus" -type f | wc -l)
     echo "$name: executions $execs, max coverage ${cov:-?}, corpus $units files"
-    if grep -lE "ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|deadly signal" \
-      "$work/$name"/fuzz-*.log > /dev/null 2>&1; then
+    if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|deadly signal" \
+      "$work/$name"/fuzz-*.log > /dev/null 2>&1 || ls "$work/artifacts/$name"-* > /dev/null 2>&1; then
       status=1
       echo "$name: FINDING"
       # (no `| head`: with pipefail its SIGPIPE would stop the script before the tar below)

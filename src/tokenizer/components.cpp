@@ -40,6 +40,24 @@ bool opt_bool(const json& j, const char* key, const std::string& path, bool dflt
   return it->get<bool>();
 }
 
+int64_t int_in(const json& v, int64_t lo, int64_t hi, const std::string& path) {
+  const bool ok = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi) &&
+                                               static_cast<int64_t>(v.get<uint64_t>()) >= lo
+                  : v.is_number_integer() ? v.get<int64_t>() >= lo && v.get<int64_t>() <= hi
+                                          : false;
+  if (!ok)
+    bad(path, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                  "], got " + v.dump());
+  return v.get<int64_t>();
+}
+
+int64_t opt_int_in(const json& j, const char* key, int64_t lo, int64_t hi, const std::string& path,
+                   int64_t dflt) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return dflt;
+  return int_in(*it, lo, hi, path + "." + key);
+}
+
 namespace {
 struct ByteTable {
   std::array<std::string, 256> fwd;

@@ -101,6 +101,12 @@ std::string opt_string(const json& j, const char* key, const std::string& path,
                        const std::string& dflt);
 bool opt_bool(const json& j, const char* key, const std::string& path, bool dflt);
 [[noreturn]] void bad(const std::string& path, const std::string& what);
+// An integer in [lo, hi] (FormatError naming `path` otherwise: floats, huge values). A float
+// converted to int with get<int>() is undefined behaviour when out of range (a fuzz finding).
+int64_t int_in(const json& v, int64_t lo, int64_t hi, const std::string& path);
+// Optional integer field `key` of j in [lo, hi], `dflt` when absent or null.
+int64_t opt_int_in(const json& j, const char* key, int64_t lo, int64_t hi, const std::string& path,
+                   int64_t dflt);
 
 // GPT-2's byte <-> printable-unicode table.
 const std::string& byte_to_unicode(uint8_t b);  // UTF-8 of the mapped char

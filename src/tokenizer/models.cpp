@@ -17,9 +17,10 @@ void read_vocab(const json& model, ModelData* data, const std::string& path, Voc
     if (!voc.is_object()) bad(path + ".vocab", "expected an object {token: id}");
     local.reserve(voc.size());
     for (auto it = voc.begin(); it != voc.end(); ++it) {
-      if (!it.value().is_number_integer())
-        bad(path + ".vocab[\"" + it.key() + "\"]", "expected an integer id");
-      local.emplace_back(it.key(), it.value().get<int32_t>());
+      if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
+          it.value().get<int64_t>() > (int64_t{1} << 30))
+        bad(path + ".vocab[\"" + it.key() + "\"]", "expected an integer id in [0, 2^30]");
+      local.emplace_back(it.key(), static_cast<int32_t>(it.value().get<int64_t>()));
     }
   }
   map->reserve(v->size());  // VocabMap::reserve already leaves 2x slots
@@ -29,6 +30,14 @@ void read_vocab(const json& model, ModelData* data, const std::string& path, Voc
       bad(path + ".vocab[\"" + tok + "\"]", "id " + std::to_string(id) + " out of range");
     max_id = std::max(max_id, id);
   }
+  // The id -> token table is dense: an id far beyond the entry count would make it huge (a
+  // 7 GB allocation from a 1 KB file in fuzz_tokenizer_json). Real vocabularies are dense
+  // 0..n-1; allow generous gaps but not that.
+  const int64_t limit = 16 * static_cast<int64_t>(v->size()) + 65536;
+  if (max_id >= limit)
+    bad(path + ".vocab",
+        "largest id " + std::to_string(max_id) + " for only " + std::to_string(v->size()) +
+            " entries (ids must be dense; expected < " + std::to_string(limit) + ")");
   id_to_token->assign(static_cast<size_t>(max_id + 1), std::string());
   for (auto& [tok, id] : *v) {
     (*id_to_token)[id] = tok;

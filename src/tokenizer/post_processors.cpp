@@ -167,7 +167,8 @@ std::pair<std::string, int32_t> read_pair(const json& j, const char* key, const 
   const json& v = field(j, key, path);
   if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_integer())
     bad(path + "." + key, "expected [token, id]");
-  return {v[0].get<std::string>(), v[1].get<int32_t>()};
+  return {v[0].get<std::string>(),
+          static_cast<int32_t>(int_in(v[1], 0, int64_t{1} << 30, path + "." + key + "[1]"))};
 }
 
 std::vector<Template::Piece> read_template(const json& j, const std::string& path) {
@@ -178,13 +179,15 @@ std::vector<Template::Piece> read_template(const json& j, const std::string& pat
     const json& e = j[i];
     if (e.is_object() && e.contains("SpecialToken")) {
       const json& s = e["SpecialToken"];
-      v.push_back({true, get_string(s, "id", p + ".SpecialToken"), s.value("type_id", 0)});
+      v.push_back({true, get_string(s, "id", p + ".SpecialToken"),
+                   static_cast<int>(opt_int_in(s, "type_id", 0, 255, p + ".SpecialToken", 0))});
     } else if (e.is_object() && e.contains("Sequence")) {
       const json& s = e["Sequence"];
       std::string id = get_string(s, "id", p + ".Sequence");
       if (id != "A" && id != "B")
         bad(p + ".Sequence.id", "expected \"A\" or \"B\", got '" + id + "'");
-      v.push_back({false, id, s.value("type_id", 0)});
+      v.push_back(
+          {false, id, static_cast<int>(opt_int_in(s, "type_id", 0, 255, p + ".Sequence", 0))});
     } else {
       bad(p, "expected {\"SpecialToken\": ...} or {\"Sequence\": ...}");
     }
@@ -210,8 +213,7 @@ std::unique_ptr<PostProcessor> make_post_processor(const json& j, const std::str
       const json& ids = field(it.value(), "ids", p);
       if (!ids.is_array()) bad(p + ".ids", "expected an array of ids");
       for (auto& x : ids) {
-        if (!x.is_number_integer()) bad(p + ".ids", "expected integer ids");
-        s.ids.push_back(x.get<int32_t>());
+        s.ids.push_back(static_cast<int32_t>(int_in(x, 0, int64_t{1} << 30, p + ".ids")));
       }
       if (it.value().contains("tokens") && it.value()["tokens"].is_array())
         for (auto& x : it.value()["tokens"])

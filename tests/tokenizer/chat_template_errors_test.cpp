@@ -41,6 +41,19 @@ TEST(ChatTemplateErrors, SyntaxErrorsAreFormatErrorsWithLine) {
             std::string::npos);
 }
 
+TEST(ChatTemplateErrors, NamespaceHoldingItselfIsRefused) {
+  // Fuzz finding (fuzz_chat_template, LeakSanitizer): `ns.a = ns` made a reference cycle.
+  EXPECT_NE(error_of<Unsupported>("{% set ns = namespace(a=0) %}{% set ns.a = ns %}").find("'ns'"),
+            std::string::npos);
+  EXPECT_NE(error_of<Unsupported>("{% set ns = namespace(a=0) %}{% set ns.a = [1, {'k': ns}] %}")
+                .find("own attribute 'a'"),
+            std::string::npos);
+  // Holding another namespace is fine.
+  EXPECT_EQ(render("{% set o = namespace(v=2) %}{% set ns = namespace(a=0) %}{% set ns.a = o %}"
+                   "{{ ns.a.v }}"),
+            "2");
+}
+
 TEST(ChatTemplateErrors, UnsupportedConstructsAreNamed) {
   EXPECT_NE(error_of<Unsupported>("{% include 'x.jinja' %}").find("{% include %}"),
             std::string::npos);

@@ -65,6 +65,22 @@ TEST(TokenizerLoad, NumberOverflowIsAFormatError) {
                FormatError);
 }
 
+TEST(TokenizerLoad, HugeOrFloatIdsAreFormatErrors) {
+  // Fuzz findings (fuzz_tokenizer_json): an id of 2^30 in a 1 KB file allocated a 7 GB id table;
+  // a float type_id reached an undefined float -> int conversion.
+  std::string tiny = kTiny;
+  std::string sparse = tiny;
+  sparse.replace(sparse.find("\"abc\": 4"), 8, "\"abc\": 1000000000");
+  const std::string sparse_msg = expect_format_error(sparse);
+  EXPECT_NE(sparse_msg.find("ids must be dense"), std::string::npos) << sparse_msg;
+  std::string tpl = tiny;
+  tpl.replace(tpl.find("\"post_processor\": null"), 22,
+              "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": "
+              "[{\"Sequence\": {\"id\": \"A\", \"type_id\": 3.3e40}}], \"pair\": [], "
+              "\"special_tokens\": {}}");
+  EXPECT_NE(expect_format_error(tpl).find("type_id"), std::string::npos);
+}
+
 TEST(TokenizerLoad, MalformedFilesNameTheJsonPath) {
   std::string tiny = kTiny;
   auto edit = [&](const std::string& from, const std::string& to) {

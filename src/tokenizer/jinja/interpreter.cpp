@@ -303,6 +303,24 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s) {
   return Flow::kNormal;
 }
 
+namespace {
+
+// True when `v` is, or (through lists, dicts and namespaces) holds, the container `target`.
+bool holds(const Value& v, const ValueDict* target, int depth) {
+  if (depth > 256) return false;  // deeper nesting than the render limits allow
+  if (v.is_dict() || v.is_namespace()) {
+    if (&v.as_dict() == target) return true;
+    for (const auto& kv : v.as_dict().items)
+      if (holds(kv.second, target, depth + 1)) return true;
+  } else if (v.is_list()) {
+    for (const Value& x : v.as_list())
+      if (holds(x, target, depth + 1)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void Interpreter::exec_set(const Stmt& s) {
   Value v = eval(*s.expr);
   line_ = s.line;
@@ -311,6 +329,14 @@ void Interpreter::exec_set(const Stmt& s) {
     if (!target.is_namespace())
       fail("cannot assign attribute '" + s.attr + "' on '" + s.targets[0] +
            "': only namespace() objects accept {% set x.attr = ... %}");
+    // Values share their containers, so `ns.a = ns` (or a list holding ns) would be a
+    // reference cycle that is never freed (a fuzz_chat_template leak finding). Python's
+    // collector copes; no real chat template does this, so it is refused by name.
+    if (holds(v, &target.as_dict(), 0))
+      unsupported("assigning namespace '" + s.targets[0] +
+                  "' (or a value holding it) to its own "
+                  "attribute '" +
+                  s.attr + "'");
     target.as_dict().set(s.attr, std::move(v));
     return;
   }
