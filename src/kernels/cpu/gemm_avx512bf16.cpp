@@ -56,26 +56,39 @@ void micro(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64
 using MicroFn = void (*)(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, float*,
                          int64_t, bool);
 
+constexpr int kMaxNr = 8;
+// Shapes with more than 32 accumulators would spill registers and are never picked: nullptr.
+template <int M, int N>
+constexpr MicroFn micro_or_null() {
+  if constexpr (M * N <= 32) {
+    return micro<M, N>;
+  } else {
+    return nullptr;
+  }
+}
 template <int M, int... Ns>
 constexpr std::array<MicroFn, sizeof...(Ns)> row_of_micros(std::integer_sequence<int, Ns...>) {
-  return {micro<M, Ns + 1>...};
+  return {micro_or_null<M, Ns + 1>()...};
 }
 template <int... Ms>
-constexpr std::array<std::array<MicroFn, 4>, sizeof...(Ms)> micro_table(
+constexpr std::array<std::array<MicroFn, kMaxNr>, sizeof...(Ms)> micro_table(
     std::integer_sequence<int, Ms...>) {
-  return {row_of_micros<Ms + 1>(std::make_integer_sequence<int, 4>())...};
+  return {row_of_micros<Ms + 1>(std::make_integer_sequence<int, kMaxNr>())...};
 }
-// kMicros[m - 1][n - 1] = micro<m, n>, m in 1..8, n in 1..4.
+// kMicros[m - 1][n - 1] = micro<m, n>, m in 1..8, n in 1..8 (m * n <= 32).
 constexpr auto kMicros = micro_table(std::make_integer_sequence<int, 8>());
 
 // Prefill tiles are 8 activation rows x 3 weight rows: 24 accumulators, and 11 loads per 24
 // dot products. Rows of x stream from L2 while the 3 weight rows stay in L1. Decode (fewer than
-// 8 rows) takes 4 weight rows per tile instead: more independent weight streams in flight for
-// a memory-bound matrix-vector product. The tile shape does not change any output's bits (each
-// lane sums its k values in order, then the fixed reduction tree), so batch invariance holds.
+// 8 rows) takes 4 weight rows per tile instead, and 6 for one or two rows: more independent
+// weight streams in flight for a memory-bound matrix-vector product (6 rows: 43.5-44.6 ->
+// 45.9-48.2 tokens/s on the Qwen2.5-0.5B-shaped bench, docs/BENCHMARKS.md). The tile shape does
+// not change any output's bits (each lane sums its k values in order, then the fixed reduction
+// tree), so batch invariance holds.
 constexpr int kMrPrefill = 8;
 constexpr int kNrPrefill = 3;
 constexpr int kNrDecode = 4;
+constexpr int kNrDecodeOne = 6;
 
 }  // namespace
 
@@ -84,7 +97,7 @@ void gemm_bf16(const GemmArgs& a) {
   const auto* w = static_cast<const uint16_t*>(a.w);
   const bool prefill = a.n >= kMrPrefill;
   const int64_t mr = prefill ? kMrPrefill : a.n;
-  const int64_t nr = prefill ? kNrPrefill : kNrDecode;
+  const int64_t nr = prefill ? kNrPrefill : (a.n <= 2 ? kNrDecodeOne : kNrDecode);
   for (int64_t j0 = 0; j0 < a.rows; j0 += nr) {
     const int64_t nj = std::min(nr, a.rows - j0);
     for (int64_t i0 = 0; i0 < a.n; i0 += mr) {
