@@ -140,24 +140,26 @@ GenerationConfig GenerationConfig::from_model_dir(const std::string& dir) {
   return from_json_text(ss.str(), p.string());
 }
 
+// Every optional field with a plain JSON form, in HF's order (logit_bias, a map keyed by token
+// id, is handled beside each use). One list for merge() and to_json().
+// clang-format off
+#define DF_GENERATION_FIELDS(X)                                                               \
+  X(max_new_tokens) X(max_length) X(min_new_tokens) X(min_length) X(do_sample)                \
+  X(temperature) X(top_k) X(top_p) X(min_p) X(typical_p) X(repetition_penalty)               \
+  X(no_repeat_ngram_size) X(bad_words_ids) X(suppress_tokens) X(forced_eos_token_id)          \
+  X(eos_token_id) X(pad_token_id) X(stop_strings) X(seed) X(presence_penalty)                 \
+  X(frequency_penalty) X(logprobs) X(top_logprobs)
+// clang-format on
+
 void GenerationConfig::merge(const GenerationConfig& o) {
 #define DF_TAKE(f) \
   if (o.f) f = o.f;
-  DF_TAKE(max_new_tokens)
-  DF_TAKE(max_length)
-  DF_TAKE(min_new_tokens)
-  DF_TAKE(min_length)
-  DF_TAKE(do_sample)
-  DF_TAKE(temperature) DF_TAKE(top_k) DF_TAKE(top_p) DF_TAKE(min_p) DF_TAKE(typical_p)
-      DF_TAKE(repetition_penalty) DF_TAKE(no_repeat_ngram_size) DF_TAKE(bad_words_ids)
-          DF_TAKE(suppress_tokens) DF_TAKE(forced_eos_token_id) DF_TAKE(eos_token_id)
-              DF_TAKE(pad_token_id) DF_TAKE(stop_strings) DF_TAKE(seed) DF_TAKE(presence_penalty)
-                  DF_TAKE(frequency_penalty) DF_TAKE(logit_bias) DF_TAKE(logprobs)
-                      DF_TAKE(top_logprobs)
+  DF_GENERATION_FIELDS(DF_TAKE)
+  DF_TAKE(logit_bias)
 #undef DF_TAKE
-      // transformers: an explicit max_new_tokens from the caller overrides a model max_length,
-      // and an explicit caller max_length overrides a model max_new_tokens.
-      if (o.max_length && !o.max_new_tokens) max_new_tokens.reset();
+  // transformers: an explicit max_new_tokens from the caller overrides a model max_length,
+  // and an explicit caller max_length overrides a model max_new_tokens.
+  if (o.max_length && !o.max_new_tokens) max_new_tokens.reset();
 }
 
 namespace {
@@ -233,18 +235,9 @@ std::string GenerationConfig::to_json() const {
   json j = json::object();
 #define DF_PUT(f) \
   if (f) j[#f] = *f;
-  DF_PUT(max_new_tokens)
-  DF_PUT(max_length)
-  DF_PUT(min_new_tokens)
-  DF_PUT(min_length)
-  DF_PUT(do_sample)
-  DF_PUT(temperature) DF_PUT(top_k) DF_PUT(top_p) DF_PUT(min_p) DF_PUT(typical_p)
-      DF_PUT(repetition_penalty) DF_PUT(no_repeat_ngram_size) DF_PUT(bad_words_ids)
-          DF_PUT(suppress_tokens) DF_PUT(forced_eos_token_id) DF_PUT(eos_token_id)
-              DF_PUT(pad_token_id) DF_PUT(stop_strings) DF_PUT(seed) DF_PUT(presence_penalty)
-                  DF_PUT(frequency_penalty) DF_PUT(logprobs) DF_PUT(top_logprobs)
+  DF_GENERATION_FIELDS(DF_PUT)
 #undef DF_PUT
-                      if (logit_bias) {
+  if (logit_bias) {
     json lb = json::object();
     for (const auto& [id, b] : *logit_bias) lb[std::to_string(id)] = b;
     j["logit_bias"] = lb;

@@ -16,10 +16,8 @@ const VecKernels& table();
 
 int64_t attend_block_scratch_floats(const AttendBlockArgs& a) {
   // Must match attend_block's layout: kt [hd, lp], v [len, vhd], scores [rows, lp], one row.
-  const int64_t end = a.first_key_end + a.tokens - 1;
-  const int64_t begin = a.sliding_window > 0 && a.first_key_end > a.sliding_window
-                            ? a.first_key_end - a.sliding_window
-                            : 0;
+  int32_t begin = 0, end = 0;
+  attend_block_span(a, &begin, &end);
   const int64_t len = end - begin;
   const int64_t lp = (len + 15) / 16 * 16;
   const int64_t rows = static_cast<int64_t>(a.tokens) * a.group;

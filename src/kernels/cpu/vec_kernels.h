@@ -70,6 +70,15 @@ struct AttendBlockArgs {
   float* scratch = nullptr;  // attend_block_scratch_floats(...) floats
 };
 
+// Key span [begin, end) of a block: token 0 starts it (begins never decrease), the last token
+// ends it. `static` for the same reason as exp_approx below (per-ISA copies).
+static inline void attend_block_span(const AttendBlockArgs& a, int32_t* begin, int32_t* end) {
+  *end = a.first_key_end + a.tokens - 1;  // key_end of the last token
+  *begin = a.sliding_window > 0 && a.first_key_end > a.sliding_window
+               ? a.first_key_end - a.sliding_window
+               : 0;
+}
+
 // Scratch floats attend_block needs.
 int64_t attend_block_scratch_floats(const AttendBlockArgs& a);
 

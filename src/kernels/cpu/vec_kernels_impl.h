@@ -211,14 +211,6 @@ void attend(const AttendArgs& a, const PagedKV& kv) {
   }
 }
 
-// Key span of a block: token 0 starts it (begins never decrease), the last token ends it.
-inline void block_span(const AttendBlockArgs& a, int32_t* begin, int32_t* end) {
-  *end = a.first_key_end + a.tokens - 1;  // key_end of the last token
-  *begin = a.sliding_window > 0 && a.first_key_end > a.sliding_window
-               ? a.first_key_end - a.sliding_window
-               : 0;
-}
-
 // Lanes per key chunk: one AVX-512 vector of f32 (two AVX2 vectors).
 constexpr int64_t kKeyChunk = 16;
 // Query rows per register tile.
@@ -226,7 +218,7 @@ constexpr int64_t kRowTile = 4;
 
 void attend_block(const AttendBlockArgs& a, const PagedKV& kv) {
   int32_t kb = 0, ke = 0;
-  block_span(a, &kb, &ke);
+  attend_block_span(a, &kb, &ke);
   const int64_t len = ke - kb;
   const int64_t lp = (len + kKeyChunk - 1) / kKeyChunk * kKeyChunk;
   const int64_t hd = a.head_dim, vhd = a.v_head_dim;
