@@ -120,7 +120,7 @@ GptNeoConfig parse_gpt_neo_config(const HFConfig& hf) {
              FormatError,
              hf.path << ": 'attention_layers' must be a list of \"global\" / \"local\" strings");
     const auto listed = al.get<std::vector<std::string>>();
-    DF_CHECK(kinds.empty() || kinds == listed, FormatError,
+    DF_CHECK(!f.has("attention_types") || kinds == listed, FormatError,
              hf.path << ": 'attention_layers' " << al.dump()
                      << " disagrees with the expansion of 'attention_types' "
                      << nlohmann::json(kinds).dump());
