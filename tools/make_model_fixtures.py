@@ -11,7 +11,8 @@ weights a `reference.safetensors` read by tests/models/:
 reference.json records the generation kwargs, transformers/torch versions and per-step top-1/top-2
 logit gaps (seeds are chosen so that greedy decisions are not near-ties).
 
-Usage: python3 tools/make_model_fixtures.py OUT_DIR
+Usage: python3 tools/make_model_fixtures.py OUT_DIR [NAME...]
+(with NAMEs, only those fixtures are rebuilt; the others in OUT_DIR are left as they are)
 """
 import json
 import os
@@ -23,6 +24,7 @@ import transformers
 from safetensors.torch import save_file
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/models"
+ONLY = set(sys.argv[2:])
 PROMPT_LEN = 20
 NEW_TOKENS = 24
 # Smallest accepted top-1/top-2 logit gap along the prompt and the greedy path. bf16 weights
@@ -54,7 +56,13 @@ def min_gap(logits):
     return float((top[..., 0] - top[..., 1]).min())
 
 
+def wanted(name):
+    return not ONLY or name in ONLY
+
+
 def causal(name, cls_name, cfg_kwargs, dtype=torch.float32, init_range=0.15, shard=None):
+    if not wanted(name):
+        return
     cls = getattr(transformers, cls_name)
     cfg_cls = getattr(transformers, cls_name.replace("ForCausalLM", "Config").replace("LMHeadModel", "Config"))
     best = None
@@ -98,6 +106,7 @@ def causal(name, cls_name, cfg_kwargs, dtype=torch.float32, init_range=0.15, sha
                       "greedy_ids": greedy.to(torch.int64)},
              {"kind": "causal_lm", "class": cls_name, "seed": seed, "min_gap": gap,
               "weights_dtype": str(dtype), "generate_kwargs": gen_kwargs,
+              "num_parameters": model.num_parameters(),
               "reference_math": "float32 eager attention on the saved weights"})
     summary.append(f"{name}: seed {seed} gap {gap:.4f} greedy {greedy[:6].tolist()}...")
 
@@ -127,6 +136,12 @@ causal("gpt2_f32", "GPT2LMHeadModel",
 causal("gpt2_bf16", "GPT2LMHeadModel",
        dict(vocab_size=384, n_positions=128, n_embd=64, n_layer=2, n_head=4, bos_token_id=1, eos_token_id=2),
        dtype=torch.bfloat16, init_range=0.3)
+# GPT-Neo (as gpt-neo-2.7B): layers alternate global / local attention. window_size 6 is shorter
+# than the prompt, so the local layers (1 and 3) drop keys in prefill, decode and the greedy run.
+causal("gpt_neo_f32", "GPTNeoForCausalLM",
+       dict(vocab_size=384, max_position_embeddings=128, hidden_size=64, num_layers=4, num_heads=4,
+            intermediate_size=96, attention_types=[[["global", "local"], 2]], window_size=6,
+            bos_token_id=1, eos_token_id=2))
 
 # ---- encoders ---------------------------------------------------------------------------------
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, decoders
@@ -184,6 +199,8 @@ def pool(hidden, mode, normalize):
 ENC_CLASS = {"bert": "BertModel", "distilbert": "DistilBertModel", "xlm-roberta": "XLMRobertaModel"}
 for kind, mode, normalize in [("bert", "mean", True), ("distilbert", "cls", False), ("xlm-roberta", "mean", True)]:
     name = "enc_" + kind.replace("-", "")
+    if not wanted(name):
+        continue
     folder = os.path.join(OUT, name)
     shutil.rmtree(folder, ignore_errors=True)
     torch.manual_seed(7)
@@ -220,6 +237,8 @@ CLS_CLASS = {"bert": "BertForSequenceClassification", "distilbert": "DistilBertF
              "xlm-roberta": "XLMRobertaForSequenceClassification"}
 for kind in ["bert", "distilbert", "xlm-roberta"]:
     name = "cls_" + kind.replace("-", "")
+    if not wanted(name):
+        continue
     folder = os.path.join(OUT, name)
     shutil.rmtree(folder, ignore_errors=True)
     torch.manual_seed(11)

@@ -9,6 +9,7 @@ namespace deepfuse {
 // One line per family (models/<family>.cpp defines it).
 void register_llama_models(ModelRegistry& r);
 void register_gpt2_models(ModelRegistry& r);
+void register_gpt_neo_models(ModelRegistry& r);
 void register_encoder_models(ModelRegistry& r);
 void register_deepseek_models(ModelRegistry& r);
 
@@ -27,6 +28,7 @@ const char* model_kind_name(ModelKind k) {
 ModelRegistry::ModelRegistry() {
   register_llama_models(*this);
   register_gpt2_models(*this);
+  register_gpt_neo_models(*this);
   register_encoder_models(*this);
   register_deepseek_models(*this);
 }
