@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -337,7 +337,8 @@ void add_bench_kb(CLI::App& bench) {
                  a->repeats > 0 && a->concurrent >= 0,
              InvalidArgument, "bench kb: sizes must be positive");
     if (!a->beir.empty()) bench_beir(a->beir, a->repeats);
-    if (a->synthetic > 0) bench_synthetic(a->synthetic, a->words, a->vocab, a->queries, a->concurrent);
+    if (a->synthetic > 0)
+      bench_synthetic(a->synthetic, a->words, a->vocab, a->queries, a->concurrent);
     if (a->dense > 0)
       bench_dense(a->dense, a->dim, std::min(a->queries, 200), a->dense_index, a->ef);
   });

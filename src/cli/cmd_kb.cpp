@@ -31,9 +31,9 @@ struct CreateFlags {
 
 // (flag, setting name in config_differences)
 const std::pair<const char*, const char*> kCreateFlags[] = {
-    {"--analyzer", "analyzer"},         {"--chunk-tokens", "chunk_tokens"},
+    {"--analyzer", "analyzer"},           {"--chunk-tokens", "chunk_tokens"},
     {"--chunk-overlap", "chunk_overlap"}, {"--embedder", "embedder"},
-    {"--query-prefix", "query_prefix"}, {"--passage-prefix", "passage_prefix"},
+    {"--query-prefix", "query_prefix"},   {"--passage-prefix", "passage_prefix"},
     {"--dense-index", "dense_index"}};
 
 // Settings flags given on the command line that differ from `stored` are refused (they used to
@@ -235,11 +235,11 @@ void add_ingest(CLI::App* kb) {
   add_create_flags(cmd, &a->create);
   add_threads_flag(cmd, &a->threads);
   cmd->footer(std::string(kJsonlSchema) + "\nExamples:\n" +
-               "  deepfuse kb ingest --kb kb/ docs.jsonl notes/\n"
-               "  deepfuse kb ingest --kb kb/ --on-error reject corpus.jsonl\n"
-               "  deepfuse kb ingest --kb kb/ --chunk-tokens 256 --chunk-overlap 32 "
-               "--embedder hash:256 corpus.jsonl\n"
-               "  deepfuse kb ingest --kb kb/ --mask-pii --embedder models/minilm tickets.jsonl\n");
+              "  deepfuse kb ingest --kb kb/ docs.jsonl notes/\n"
+              "  deepfuse kb ingest --kb kb/ --on-error reject corpus.jsonl\n"
+              "  deepfuse kb ingest --kb kb/ --chunk-tokens 256 --chunk-overlap 32 "
+              "--embedder hash:256 corpus.jsonl\n"
+              "  deepfuse kb ingest --kb kb/ --mask-pii --embedder models/minilm tickets.jsonl\n");
   cmd->callback([a] {
     apply_threads(a->threads);
     retrieval::OnError policy;
@@ -254,8 +254,8 @@ void add_ingest(CLI::App* kb) {
              "--max-errors " << a->max_errors << " out of range: expected >= 0");
     for (const auto& f : a->files)
       DF_CHECK(fs::exists(f), NotFound, "input " << f << " does not exist");
-    auto kb = KnowledgeBase::open(a->dir, a->create.config, {},
-                                  open_options(a->lock_timeout, true));
+    auto kb =
+        KnowledgeBase::open(a->dir, a->create.config, {}, open_options(a->lock_timeout, true));
     refuse_changed_settings(a->create, kb->config(), a->dir);
     auto t0 = std::chrono::steady_clock::now();
     auto rep = run_ingest(*kb, a->files, policy, a->batch, a->mask_pii);
@@ -286,12 +286,11 @@ void add_ingest(CLI::App* kb) {
       const retrieval::LineError* why = nullptr;
       for (const auto& e : rep.errors)
         if (e.file == first && (why == nullptr || (e.line == 0 && why->line != 0))) why = &e;
-      throw FormatError("rejected " + std::to_string(rep.rejected_files.size()) +
-                        " file(s), first: " + first +
-                        (why ? " (" + (why->line ? "line " + std::to_string(why->line) + ": "
-                                                 : std::string()) +
-                                   why->message + ")"
-                             : std::string()));
+      throw FormatError(
+          "rejected " + std::to_string(rep.rejected_files.size()) + " file(s), first: " + first +
+          (why ? " (" + (why->line ? "line " + std::to_string(why->line) + ": " : std::string()) +
+                     why->message + ")"
+               : std::string()));
     }
   });
 }
@@ -518,7 +517,8 @@ void add_reindex(CLI::App* kb) {
 }  // namespace
 
 void register_kb(CLI::App& root) {
-  CLI::App* kb = root.add_subcommand("kb", "Knowledge base: ingest, search, eval, delete, stats, reindex");
+  CLI::App* kb =
+      root.add_subcommand("kb", "Knowledge base: ingest, search, eval, delete, stats, reindex");
   kb->require_subcommand(1);
   add_ingest(kb);
   add_search(kb);

@@ -45,8 +45,9 @@ class DocStore {
 
   // Documents in insertion order; `text_bytes` is the length of the text in bytes, and the text
   // itself is read only when `with_text` (opening needs lengths, a rebuild needs texts).
-  void for_each_doc(const std::function<void(Document&&, std::string&& hash, int64_t text_bytes)>& fn,
-                    bool with_text = false);
+  void for_each_doc(
+      const std::function<void(Document&&, std::string&& hash, int64_t text_bytes)>& fn,
+      bool with_text = false);
   int64_t count_docs();
   // In insertion order (chunk id), so slots rebuilt at open keep the original order.
   void for_each_chunk(const std::function<void(StoredChunk&&)>& fn);

@@ -99,8 +99,7 @@ int64_t KnowledgeBase::reindex(const std::string& dir, const KbConfig& config,
       0) {
     // File systems without RENAME_EXCHANGE: two renames, with a short window without DIR.
     DF_CHECK(errno == EINVAL || errno == ENOSYS, Error,
-             "cannot swap the rebuilt knowledge base into " << dir << ": "
-                                                            << std::strerror(errno));
+             "cannot swap the rebuilt knowledge base into " << dir << ": " << std::strerror(errno));
     fs::path aside = scratch_path(dir, "old");
     fs::rename(dir, aside);
     fs::rename(scratch, dir);

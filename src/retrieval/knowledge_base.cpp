@@ -368,9 +368,10 @@ std::unique_ptr<KnowledgeBase> KnowledgeBase::open(const std::string& dir, const
   impl->write_lock = std::make_unique<WriteLock>((fs::path(dir) / "write.lock").string());
   std::string fv = impl->store->get_meta("format_version");
   DF_CHECK(!fv.empty(), FormatError,
-           "knowledge base " << dir << ": kb.sqlite has no format_version (an interrupted "
-                                       "create by an old deepfuse?): remove the folder and ingest "
-                                       "again");
+           "knowledge base " << dir
+                             << ": kb.sqlite has no format_version (an interrupted "
+                                "create by an old deepfuse?): remove the folder and ingest "
+                                "again");
   int v = 0;
   try {
     v = std::stoi(fv);

@@ -24,8 +24,7 @@ WriteLock::~WriteLock() {
 void WriteLock::lock(double timeout_s, const std::function<void(const std::string&)>& on_wait) {
   if (fd_ < 0) {
     fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0)
-      throw Error("cannot open the write lock " + path_ + ": " + std::strerror(errno));
+    if (fd_ < 0) throw Error("cannot open the write lock " + path_ + ": " + std::strerror(errno));
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
     held_ = true;
@@ -56,9 +55,8 @@ void WriteLock::lock(double timeout_s, const std::function<void(const std::strin
       throw Error("cannot lock " + path_ + ": " + std::strerror(errno));
     if (std::chrono::steady_clock::now() >= deadline) {
       std::ostringstream os;
-      os << "another process is writing to this knowledge base (" << path_
-         << " still locked after " << timeout_s
-         << " s): retry later or raise --lock-timeout";
+      os << "another process is writing to this knowledge base (" << path_ << " still locked after "
+         << timeout_s << " s): retry later or raise --lock-timeout";
       throw Error(os.str());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

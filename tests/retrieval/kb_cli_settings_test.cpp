@@ -5,8 +5,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/test_util.h"
 
@@ -27,7 +27,8 @@ int count_lines(const std::string& s) {
 TEST(KbCliSettings, FailedCreateDoesNotPoisonTheFolder) {
   std::string dir = test::temp_dir("kbcli_create");
   test::write_text(dir + "/x.md", "# Aspirin\nAspirin lowers fever.\n");
-  auto r = test::run_cli({"kb", "ingest", "--kb", dir + "/kb", "--embedder", "hash:0", dir + "/x.md"});
+  auto r =
+      test::run_cli({"kb", "ingest", "--kb", dir + "/kb", "--embedder", "hash:0", dir + "/x.md"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("hash:0"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir + "/kb"));
@@ -51,8 +52,8 @@ TEST(KbCliSettings, ChangedSettingsAreRefusedAndReindexApplysThem) {
   auto r = test::run_cli({"kb", "ingest", "--kb", kb, "--analyzer", "standard", dir + "/d.jsonl"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(last_json(r.out)["unchanged"], 2);
-  r = test::run_cli(
-      {"kb", "ingest", "--kb", kb, "--embedder", "hash:16", "--chunk-tokens", "3", dir + "/d.jsonl"});
+  r = test::run_cli({"kb", "ingest", "--kb", kb, "--embedder", "hash:16", "--chunk-tokens", "3",
+                     dir + "/d.jsonl"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("kb reindex --kb " + kb), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--embedder"), std::string::npos) << r.err;
@@ -85,8 +86,8 @@ TEST(KbCliSettings, NoValidLineExitsTwoAndMaxErrorsBoundsOutput) {
   std::string bad;
   for (int i = 0; i < 50; ++i) bad += "{\"_id\":\"" + std::to_string(i) + "\",\"body\":\"x\"}\n";
   test::write_text(dir + "/bad.jsonl", bad);
-  auto r = test::run_cli({"kb", "ingest", "--kb", dir + "/kb", "--max-errors", "3",
-                          dir + "/bad.jsonl"});
+  auto r =
+      test::run_cli({"kb", "ingest", "--kb", dir + "/kb", "--max-errors", "3", dir + "/bad.jsonl"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(count_lines(r.err), 5) << r.err;  // 3 errors, "... and N more", the error line
   EXPECT_NE(r.err.find("no valid document"), std::string::npos) << r.err;
@@ -94,7 +95,8 @@ TEST(KbCliSettings, NoValidLineExitsTwoAndMaxErrorsBoundsOutput) {
   EXPECT_EQ(j["added"], 0);
   EXPECT_EQ(j["error_count"], 51);
   EXPECT_EQ(j["errors"].size(), 3u);
-  r = test::run_cli({"kb", "ingest", "--kb", dir + "/kb", "--max-errors", "-1", dir + "/bad.jsonl"});
+  r = test::run_cli(
+      {"kb", "ingest", "--kb", dir + "/kb", "--max-errors", "-1", dir + "/bad.jsonl"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--max-errors"), std::string::npos) << r.err;
 }
@@ -102,17 +104,16 @@ TEST(KbCliSettings, NoValidLineExitsTwoAndMaxErrorsBoundsOutput) {
 TEST(KbCliSettings, HelpDocumentsTheJsonlSchemaAndHitsCarryMetadata) {
   auto r = test::run_cli({"kb", "ingest", "--help"});
   ASSERT_EQ(r.exit_code, 0);
-  for (const char* field : {"\"id\"", "\"text\"", "\"title\"", "\"domain\"", "\"date\"",
-                            "\"year\"", "\"source\"", "\"metadata\"", "--max-errors",
-                            "--lock-timeout"})
+  for (const char* field : {"\"id\"", "\"text\"", "\"title\"", "\"domain\"", "\"date\"", "\"year\"",
+                            "\"source\"", "\"metadata\"", "--max-errors", "--lock-timeout"})
     EXPECT_NE(r.out.find(field), std::string::npos) << field;
   std::string dir = test::temp_dir("kbcli_meta");
   test::write_text(dir + "/d.jsonl",
                    "{\"id\":\"a\",\"text\":\"aspirin\",\"journal\":\"Nature\",\"citations\":12,"
                    "\"metadata\":{\"peer_reviewed\":true},\"year\":2020}\n");
   ASSERT_EQ(test::run_cli({"kb", "ingest", "--kb", dir + "/kb", dir + "/d.jsonl"}).exit_code, 0);
-  r = test::run_cli({"kb", "search", "--kb", dir + "/kb", "--query", "aspirin", "--filter",
-                     "journal=Nature"});
+  r = test::run_cli(
+      {"kb", "search", "--kb", dir + "/kb", "--query", "aspirin", "--filter", "journal=Nature"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto hit = last_json(r.out)["hits"].at(0);
   EXPECT_EQ(hit["metadata"]["journal"], "Nature");
@@ -128,7 +129,8 @@ TEST(KbCliSettings, LockTimeoutFailsWithAMessage) {
   // flock(1) is not assumed installed: hold the lock from a shell through Python's fcntl.
   std::string hold = "python3 -c \"import fcntl,time; f=open('" + dir +
                      "/kb/write.lock','w'); fcntl.flock(f, fcntl.LOCK_EX); "
-                     "open('" + dir + "/held','w').close(); time.sleep(3)\" &";
+                     "open('" +
+                     dir + "/held','w').close(); time.sleep(3)\" &";
   ASSERT_EQ(std::system(hold.c_str()), 0);
   for (int i = 0; i < 100 && !fs::exists(dir + "/held"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -5,8 +5,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <gtest/gtest.h>
+#include <filesystem>
 
 #include "common/test_util.h"
 #include "core/error.h"
@@ -84,8 +84,8 @@ TEST(KbLifecycle, ReindexChangesSettingsKeepsDocumentsAndRetiresOldHandles) {
   cfg.embedder = "hash:16";
   cfg.chunk_tokens = 4;
   std::vector<std::pair<int64_t, int64_t>> seen;
-  EXPECT_EQ(KnowledgeBase::reindex(dir, cfg, {},
-                                   [&](int64_t done, int64_t total) { seen.emplace_back(done, total); }),
+  EXPECT_EQ(KnowledgeBase::reindex(
+                dir, cfg, {}, [&](int64_t done, int64_t total) { seen.emplace_back(done, total); }),
             2);
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen.back(), (std::pair<int64_t, int64_t>{2, 2}));

@@ -7,11 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <map>
 #include <random>
 #include <set>
@@ -47,7 +47,8 @@ TEST(KbChild, DISABLED_Writer) {
       docs.push_back(std::move(d));
     }
     auto r = kb->ingest(docs);
-    for (const auto& d : docs) std::fprintf(log, "%s %llu\n", d.id.c_str(), (unsigned long long)r.version);
+    for (const auto& d : docs)
+      std::fprintf(log, "%s %llu\n", d.id.c_str(), (unsigned long long)r.version);
     std::fflush(log);
     ::fsync(fileno(log));
   }
@@ -98,9 +99,10 @@ TEST(KbProcesses, TwoWritersAtOnceNeitherDuplicateNorLoseVersions) {
   std::string dir = root + "/kb";
   KnowledgeBase::open(dir);  // created first, so both children open the same store
   const int n = 300;
-  std::map<std::string, std::string> common = {
-      {"KB_CHILD_DIR", dir}, {"KB_CHILD_PREFIX", "d"}, {"KB_CHILD_N", std::to_string(n)},
-      {"KB_CHILD_BATCH", "10"}};
+  std::map<std::string, std::string> common = {{"KB_CHILD_DIR", dir},
+                                               {"KB_CHILD_PREFIX", "d"},
+                                               {"KB_CHILD_N", std::to_string(n)},
+                                               {"KB_CHILD_BATCH", "10"}};
   auto env_a = common, env_b = common;
   env_a["KB_CHILD_TAG"] = "writera";
   env_a["KB_CHILD_LOG"] = root + "/a.log";
