@@ -161,6 +161,7 @@ class KnowledgeBase {
   static KbConfig stored_config(const std::string& dir);
 
   // Loads what other processes committed since this one last looked; true when it changed.
+  // InvalidArgument ("reopen it") when `kb reindex` replaced the folder meanwhile.
   bool refresh();
   ~KnowledgeBase();
   KnowledgeBase(const KnowledgeBase&) = delete;

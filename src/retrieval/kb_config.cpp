@@ -66,8 +66,16 @@ std::filesystem::path scratch_path(const std::filesystem::path& target, const st
   static std::atomic<uint64_t> counter{0};
   std::filesystem::path t = target.lexically_normal();
   if (t.filename().empty()) t = t.parent_path();
-  return t.parent_path() / ("." + t.filename().string() + "." + tag + "-" +
-                            std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  // Appended piece by piece: g++ 12 warns (-Wrestrict, a false positive) on one long concatenation.
+  std::string name = ".";
+  name += t.filename().string();
+  name += '.';
+  name += tag;
+  name += '-';
+  name += std::to_string(::getpid());
+  name += '-';
+  name += std::to_string(counter++);
+  return t.parent_path() / name;
 }
 
 }  // namespace retrieval

@@ -410,6 +410,9 @@ std::unique_ptr<KnowledgeBase> KnowledgeBase::open(const std::string& dir, const
 bool KnowledgeBase::refresh() {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> wl(m.write_mu);
+  // A rebuilt knowledge base may have other settings (analyzer, embedder): only a reopen can
+  // take it, so say so rather than keep serving the retired copy for ever.
+  m.check_not_retired();
   return m.sync_with_store();
 }
 

@@ -99,6 +99,8 @@ TEST(KbLifecycle, ReindexChangesSettingsKeepsDocumentsAndRetiresOldHandles) {
     EXPECT_NE(std::string(e.what()).find("reopen"), std::string::npos) << e.what();
   }
 
+  EXPECT_THROW(kb->refresh(), InvalidArgument);
+
   auto kb2 = KnowledgeBase::open(dir);
   auto st = kb2->stats();
   EXPECT_EQ(st.documents, 2);
