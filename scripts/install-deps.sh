@@ -8,6 +8,7 @@ PKGS=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libpcre2-dev libutf8proc-dev
   libsqlite3-dev libfaiss-dev libopenblas-dev libomp-dev libdnnl-dev
+  libstemmer-dev
   clang libclang-rt-14-dev
 )
 missing=()

@@ -9,9 +9,16 @@
 // Thread safety: every method may be called from any thread. Writers (ingest, remove) are
 // serialised; searches run concurrently with them and see each document either entirely before
 // or entirely after a write, never a mix. Per-query settings are arguments (SearchOptions).
+//
+// Processes: any number may open one folder. Writes are serialised across processes by an
+// exclusive lock on DIR/write.lock held for the duration of each write call; a writer that finds
+// the store changed by another process reloads it before writing, so ids stay unique and the
+// version counter only grows. Readers take no lock and never wait for a writer; each process
+// sees whole commits, its own at once and other processes' after refresh() (or a reopen).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,7 +46,8 @@ struct Document {
   std::map<std::string, double> numbers;
 };
 
-// Settings fixed when a knowledge base is created (stored in it; later opens ignore these).
+// Settings fixed when a knowledge base is created (stored in it; later opens ignore these;
+// `kb reindex` rebuilds a knowledge base with new ones).
 struct KbConfig {
   std::string analyzer = "standard";  // standard | cjk-unigram | whitespace
   int chunk_tokens = 0;        // chunk budget in tokens (words, or CJK characters); 0: no chunking
@@ -50,6 +58,24 @@ struct KbConfig {
   std::string dense_index = "hnsw";  // hnsw | flat
   int hnsw_m = 32;
 };
+
+// Names of the settings whose values differ between `a` and `b` ("analyzer", "embedder", ...).
+std::vector<std::string> config_differences(const KbConfig& a, const KbConfig& b);
+
+// How a process opens a knowledge base (not stored; per process).
+struct KbOpenOptions {
+  // Create the knowledge base when `dir` holds none; false: NotFound instead.
+  bool create = true;
+  // Seconds a write waits for another process's write lock: < 0 waits for ever, 0 not at all.
+  // A write that times out throws Error (nothing is written).
+  double lock_timeout_seconds = -1;
+  // Called once when a write starts waiting for another process's lock (a message naming the
+  // folder). May be empty.
+  std::function<void(const std::string&)> on_lock_wait;
+};
+
+// Progress of a long rebuild: (documents done, documents in total).
+using KbProgress = std::function<void(int64_t, int64_t)>;
 
 enum class SearchMode { kBm25, kDense, kHybrid };
 enum class FieldMode { kFlat, kMultifield };  // title+text as one field, or scored separately
@@ -85,6 +111,8 @@ struct SearchHit {
   std::string date;
   std::optional<int64_t> year;
   std::string source;
+  std::map<std::string, std::string> fields;  // the document's other metadata
+  std::map<std::string, double> numbers;
 };
 
 struct IngestReport {
@@ -114,8 +142,27 @@ class KnowledgeBase {
   // Opens (or creates) the knowledge base in folder `dir` and builds the in-memory indexes from
   // the SQLite store. `config` applies only when the folder holds no knowledge base yet.
   // `embedder` overrides the one the stored config names (tests, callers sharing a model).
+  // Creation is atomic: the settings (and the embedder they name) are checked first, the store
+  // is written in a sibling folder and renamed into place, so a failed create leaves nothing.
+  // FormatError when a chunk's stored offsets do not fit its document (a damaged kb.sqlite).
   static std::unique_ptr<KnowledgeBase> open(const std::string& dir, const KbConfig& config = {},
-                                             std::shared_ptr<retrieval::Embedder> embedder = {});
+                                             std::shared_ptr<retrieval::Embedder> embedder = {},
+                                             const KbOpenOptions& options = {});
+
+  // Rebuilds the knowledge base in `dir` with `config` (re-chunked, re-analysed, re-embedded
+  // from the stored documents) in a sibling folder, then swaps it in atomically. Holds the write
+  // lock throughout; processes that have the old one open must reopen it before writing (their
+  // writes fail with a message saying so). Returns the number of documents.
+  static int64_t reindex(const std::string& dir, const KbConfig& config,
+                         const KbOpenOptions& options = {}, const KbProgress& progress = {});
+
+  // The settings stored in the knowledge base in `dir`, read without opening its indexes.
+  // NotFound when `dir` holds none.
+  static KbConfig stored_config(const std::string& dir);
+
+  // Loads what other processes committed since this one last looked; true when it changed.
+  // InvalidArgument ("reopen it") when `kb reindex` replaced the folder meanwhile.
+  bool refresh();
   ~KnowledgeBase();
   KnowledgeBase(const KnowledgeBase&) = delete;
   KnowledgeBase& operator=(const KnowledgeBase&) = delete;

@@ -1,10 +1,17 @@
 // `deepfuse bench kb`: knowledge base ingestion rate, BM25 query latency (a BEIR corpus and a
-// synthetic Zipfian corpus), and dense search latency + HNSW recall@10 against exact search.
+// synthetic Zipfian corpus, with the time to open it and the latency while another process
+// ingests), and dense search latency + HNSW recall@10 against exact search.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -89,6 +96,30 @@ class ZipfWords {
   std::vector<double> cdf_;
 };
 
+double max_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// Starts `deepfuse kb ingest --kb dir jsonl` (this binary) with its output discarded.
+pid_t spawn_ingest(const std::string& dir, const std::string& jsonl) {
+  std::string exe = fs::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> args = {exe, "kb", "ingest", "--kb", dir, jsonl};
+  std::vector<char*> argv;
+  for (auto& x : args) argv.push_back(x.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  DF_CHECK(rc == 0, Error, "bench kb: cannot start a concurrent ingest: " << std::strerror(rc));
+  return pid;
+}
+
 void bench_beir(const std::string& beir, int repeats) {
   TempDir tmp("beir");
   auto kb = KnowledgeBase::open(tmp.path);
@@ -115,9 +146,10 @@ void bench_beir(const std::string& beir, int repeats) {
                    {"threads", ThreadPool::global().num_threads()}});
 }
 
-void bench_synthetic(int64_t n, int len, int vocab, int nq) {
+void bench_synthetic(int64_t n, int len, int vocab, int nq, int64_t concurrent) {
   TempDir tmp("synthetic");
-  auto kb = KnowledgeBase::open(tmp.path);
+  const std::string kb_dir = tmp.path + "/kb";
+  auto kb = KnowledgeBase::open(kb_dir);
   ZipfWords z(vocab, 42);
   const int64_t batch = 20000;
   double gen_ms = 0, ingest_ms = 0;
@@ -157,6 +189,44 @@ void bench_synthetic(int64_t n, int len, int vocab, int nq) {
     kb->search(q, o);
     lat_f.push_back(ms_since(q0));
   }
+  o.filters.clear();
+  const double rss_mb = max_rss_mb();
+  // Opening what is on disk, as a CLI query or a server start does.
+  auto o0 = Clock::now();
+  auto reopened = KnowledgeBase::open(kb_dir);
+  const double open_ms = ms_since(o0);
+  reopened.reset();
+  // BM25 latency in this process while another process ingests into the same folder.
+  nlohmann::json during = nullptr;
+  if (concurrent > 0) {
+    std::string jsonl = tmp.path + "/concurrent.jsonl";
+    {
+      std::ofstream out(jsonl);
+      for (int64_t i = 0; i < concurrent; ++i)
+        out << nlohmann::json({{"id", "c" + std::to_string(i)}, {"text", z.text(len)}}).dump()
+            << "\n";
+    }
+    std::vector<double> lat_c;
+    auto c0 = Clock::now();
+    pid_t pid = spawn_ingest(kb_dir, jsonl);
+    int status = 0;
+    for (size_t i = 0; waitpid(pid, &status, WNOHANG) == 0; ++i) {
+      auto q0 = Clock::now();
+      kb->search(qs[i % qs.size()], o);
+      lat_c.push_back(ms_since(q0));
+    }
+    const double ingest_s = ms_since(c0) / 1000.0;
+    DF_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, Error,
+             "bench kb: the concurrent ingest failed (status " << status << ")");
+    auto r0 = Clock::now();
+    kb->refresh();
+    const double refresh_ms = ms_since(r0);
+    during = {{"documents", concurrent},
+              {"ingest_seconds", ingest_s},
+              {"bm25_top10", latency_json(lat_c)},
+              {"refresh_ms", refresh_ms},
+              {"documents_after_refresh", kb->stats().documents}};
+  }
   print_json_line({{"bench", "kb"},
                    {"corpus", "synthetic-zipf"},
                    {"documents", n},
@@ -164,8 +234,11 @@ void bench_synthetic(int64_t n, int len, int vocab, int nq) {
                    {"vocab", vocab},
                    {"ingest_docs_per_s", n / (ingest_ms / 1000.0)},
                    {"ingest_seconds", ingest_ms / 1000.0},
+                   {"open_ms", open_ms},
+                   {"max_rss_mb", rss_mb},
                    {"bm25_top10", latency_json(lat)},
                    {"bm25_top10_filtered_year", latency_json(lat_f)},
+                   {"during_concurrent_ingest", during},
                    {"threads", ThreadPool::global().num_threads()}});
 }
 
@@ -231,6 +304,7 @@ void add_bench_kb(CLI::App& bench) {
     int64_t synthetic = 1000000;
     int words = 24, vocab = 100000, queries = 1000;
     int64_t dense = 50000;
+    int64_t concurrent = 20000;
     int dim = 128, ef = 128;
     std::string dense_index = "hnsw";
     int threads = 0;
@@ -243,6 +317,9 @@ void add_bench_kb(CLI::App& bench) {
   cmd->add_option("--words", a->words, "Words per synthetic passage")->default_val(24);
   cmd->add_option("--vocab", a->vocab, "Synthetic vocabulary size")->default_val(100000);
   cmd->add_option("--queries", a->queries, "Synthetic queries")->default_val(1000);
+  cmd->add_option("--concurrent-ingest", a->concurrent,
+                  "Synthetic: passages another process ingests while this one searches (0 skips)")
+      ->default_val(20000);
   cmd->add_option("--dense", a->dense, "Passages for the dense benchmark (0 skips)")
       ->default_val(50000);
   cmd->add_option("--dim", a->dim, "Dense dimension (hash embedder)")->default_val(128);
@@ -257,10 +334,11 @@ void add_bench_kb(CLI::App& bench) {
   cmd->callback([a] {
     apply_threads(a->threads);
     DF_CHECK(a->synthetic >= 0 && a->dense >= 0 && a->words > 0 && a->vocab > 0 && a->queries > 0 &&
-                 a->repeats > 0,
+                 a->repeats > 0 && a->concurrent >= 0,
              InvalidArgument, "bench kb: sizes must be positive");
     if (!a->beir.empty()) bench_beir(a->beir, a->repeats);
-    if (a->synthetic > 0) bench_synthetic(a->synthetic, a->words, a->vocab, a->queries);
+    if (a->synthetic > 0)
+      bench_synthetic(a->synthetic, a->words, a->vocab, a->queries, a->concurrent);
     if (a->dense > 0)
       bench_dense(a->dense, a->dim, std::min(a->queries, 200), a->dense_index, a->ef);
   });

@@ -1,4 +1,5 @@
-// `deepfuse kb ingest | search | eval | delete | stats`: the knowledge base from the shell.
+// `deepfuse kb ingest | search | eval | delete | stats | reindex`: the knowledge base from the
+// shell.
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "deepfuse/knowledge_base.h"
 #include "retrieval/eval.h"
 #include "retrieval/ingest_files.h"
+#include "retrieval/kb_config.h"
 #include "safety/pii.h"
 
 namespace deepfuse::cli {
@@ -24,9 +26,54 @@ namespace fs = std::filesystem;
 
 struct CreateFlags {
   KbConfig config;
+  CLI::App* cmd = nullptr;
 };
 
+// (flag, setting name in config_differences)
+const std::pair<const char*, const char*> kCreateFlags[] = {
+    {"--analyzer", "analyzer"},           {"--chunk-tokens", "chunk_tokens"},
+    {"--chunk-overlap", "chunk_overlap"}, {"--embedder", "embedder"},
+    {"--query-prefix", "query_prefix"},   {"--passage-prefix", "passage_prefix"},
+    {"--dense-index", "dense_index"}};
+
+// Settings flags given on the command line that differ from `stored` are refused (they used to
+// be silently ignored, so a user believed e.g. dense search was on).
+void refuse_changed_settings(const CreateFlags& f, const KbConfig& stored, const std::string& dir) {
+  auto diff = config_differences(f.config, stored);
+  const nlohmann::json was = retrieval::config_to_json(stored);
+  std::string given, fix;
+  for (const auto& [flag, name] : kCreateFlags) {
+    if (f.cmd->count(flag) == 0 || std::find(diff.begin(), diff.end(), name) == diff.end())
+      continue;
+    auto* opt = f.cmd->get_option(flag);
+    given += std::string(given.empty() ? "" : ", ") + name + " " + was[name].dump() + " (given " +
+             flag + " " + opt->as<std::string>() + ")";
+    fix += std::string(" ") + flag + " '" + opt->as<std::string>() + "'";
+  }
+  DF_CHECK(given.empty(), InvalidArgument,
+           "knowledge base " << dir << " was created with " << given
+                             << "; settings of an existing knowledge base do not change on "
+                                "ingest: rebuild it with deepfuse kb reindex --kb "
+                             << dir << fix);
+}
+
+KbOpenOptions open_options(double lock_timeout, bool create) {
+  KbOpenOptions o;
+  o.create = create;
+  o.lock_timeout_seconds = lock_timeout;
+  o.on_lock_wait = [](const std::string& msg) { std::cerr << "deepfuse: " << msg << "\n"; };
+  return o;
+}
+
+void add_lock_flag(CLI::App* cmd, double* timeout) {
+  cmd->add_option("--lock-timeout", *timeout,
+                  "Seconds to wait for another process writing to the knowledge base (< 0: "
+                  "wait for ever)")
+      ->default_val(-1);
+}
+
 void add_create_flags(CLI::App* cmd, CreateFlags* f) {
+  f->cmd = cmd;
   cmd->add_option("--analyzer", f->config.analyzer,
                   "New knowledge base: standard (English + CJK bigrams), cjk-unigram, whitespace")
       ->default_val("standard");
@@ -100,22 +147,42 @@ SearchOptions resolve(QueryFlags& f) {
 }
 
 // Opens an existing knowledge base (NotFound when `dir` holds none).
-std::unique_ptr<KnowledgeBase> open_existing(const std::string& dir) {
-  DF_CHECK(fs::exists(fs::path(dir) / "kb.sqlite"), NotFound,
-           "no knowledge base in " << dir << " (expected " << dir
-                                   << "/kb.sqlite; create one with deepfuse kb ingest)");
-  return KnowledgeBase::open(dir);
+std::unique_ptr<KnowledgeBase> open_existing(const std::string& dir, double lock_timeout = -1) {
+  return KnowledgeBase::open(dir, {}, {}, open_options(lock_timeout, false));
 }
 
+// A hit: the chunk, and all its document's metadata (the standard fields at the top level as
+// well, for scripts written before "metadata" existed).
 nlohmann::json hit_json(const SearchHit& h) {
   nlohmann::json j = {{"id", h.doc_id},   {"chunk", h.chunk}, {"start", h.start}, {"end", h.end},
                       {"score", h.score}, {"title", h.title}, {"text", h.text}};
-  if (!h.domain.empty()) j["domain"] = h.domain;
-  if (!h.date.empty()) j["date"] = h.date;
-  if (h.year) j["year"] = *h.year;
-  if (!h.source.empty()) j["source"] = h.source;
+  nlohmann::json meta = nlohmann::json::object();
+  if (!h.domain.empty()) j["domain"] = meta["domain"] = h.domain;
+  if (!h.date.empty()) j["date"] = meta["date"] = h.date;
+  if (h.year) j["year"] = meta["year"] = *h.year;
+  if (!h.source.empty()) j["source"] = meta["source"] = h.source;
+  for (const auto& [k, v] : h.fields) meta[k] = v;
+  for (const auto& [k, v] : h.numbers) meta[k] = v;
+  j["metadata"] = std::move(meta);
   return j;
 }
+
+const char* kJsonlSchema =
+    "\nJSONL input: one JSON object per line with\n"
+    "  \"id\" (or \"_id\")  string or integer, required; an existing id is replaced\n"
+    "  \"text\"          string, required, non-empty\n"
+    "  \"title\"         string (searched with the text)\n"
+    "  \"domain\"        string, filterable: --filter domain=medical\n"
+    "  \"date\"          \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\"; filterable: --filter "
+    "\"date>=2023-06\"\n"
+    "  \"year\"          integer (default: the date's year); --filter \"year>2022\"\n"
+    "  \"source\"        string (a URL, a file)\n"
+    "  \"metadata\"      object: its string, number and boolean values are kept as fields\n"
+    "  any other key   string, number or boolean: kept as a field (filterable, returned with "
+    "hits)\n"
+    "A .txt or .md file is one document: id = its path under the folder given, title = file "
+    "name\n(.md: its first \"# heading\"). Lines that break these rules are reported as "
+    "FILE:LINE;\na file with no valid line exits 2.\n";
 
 retrieval::FileIngestReport run_ingest(KnowledgeBase& kb, const std::vector<std::string>& files,
                                        retrieval::OnError policy, size_t batch, bool mask = false) {
@@ -147,6 +214,8 @@ void add_ingest(CLI::App* kb) {
     CreateFlags create;
     int threads = 0;
     bool mask_pii = false;
+    int64_t max_errors = 20;
+    double lock_timeout = -1;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--kb", a->dir, "Knowledge base folder (created when missing)")->required();
@@ -158,14 +227,19 @@ void add_ingest(CLI::App* kb) {
                   "Malformed lines: skip (report and go on) or reject (nothing from that file)")
       ->default_val("skip");
   cmd->add_option("--batch-size", a->batch, "Documents per transaction")->default_val(1000);
+  cmd->add_option("--max-errors", a->max_errors,
+                  "Malformed lines printed on stderr (and listed in the JSON report); the rest "
+                  "are counted")
+      ->default_val(20);
+  add_lock_flag(cmd, &a->lock_timeout);
   add_create_flags(cmd, &a->create);
   add_threads_flag(cmd, &a->threads);
-  set_examples(cmd,
-               "  deepfuse kb ingest --kb kb/ docs.jsonl notes/\n"
-               "  deepfuse kb ingest --kb kb/ --on-error reject corpus.jsonl\n"
-               "  deepfuse kb ingest --kb kb/ --chunk-tokens 256 --chunk-overlap 32 "
-               "--embedder hash:256 corpus.jsonl\n"
-               "  deepfuse kb ingest --kb kb/ --mask-pii --embedder models/minilm tickets.jsonl\n");
+  cmd->footer(std::string(kJsonlSchema) + "\nExamples:\n" +
+              "  deepfuse kb ingest --kb kb/ docs.jsonl notes/\n"
+              "  deepfuse kb ingest --kb kb/ --on-error reject corpus.jsonl\n"
+              "  deepfuse kb ingest --kb kb/ --chunk-tokens 256 --chunk-overlap 32 "
+              "--embedder hash:256 corpus.jsonl\n"
+              "  deepfuse kb ingest --kb kb/ --mask-pii --embedder models/minilm tickets.jsonl\n");
   cmd->callback([a] {
     apply_threads(a->threads);
     retrieval::OnError policy;
@@ -176,16 +250,25 @@ void add_ingest(CLI::App* kb) {
     } else {
       throw InvalidArgument("unknown --on-error '" + a->on_error + "': expected skip or reject");
     }
-    auto kb = KnowledgeBase::open(a->dir, a->create.config);
+    DF_CHECK(a->max_errors >= 0, InvalidArgument,
+             "--max-errors " << a->max_errors << " out of range: expected >= 0");
+    for (const auto& f : a->files)
+      DF_CHECK(fs::exists(f), NotFound, "input " << f << " does not exist");
+    auto kb =
+        KnowledgeBase::open(a->dir, a->create.config, {}, open_options(a->lock_timeout, true));
+    refuse_changed_settings(a->create, kb->config(), a->dir);
     auto t0 = std::chrono::steady_clock::now();
     auto rep = run_ingest(*kb, a->files, policy, a->batch, a->mask_pii);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     nlohmann::json errs = nlohmann::json::array();
     for (const auto& e : rep.errors) {
+      if (static_cast<int64_t>(errs.size()) >= a->max_errors) break;
       std::cerr << e.file << ":" << e.line << ": " << e.message << "\n";
-      if (errs.size() < 100)
-        errs.push_back({{"file", e.file}, {"line", e.line}, {"message", e.message}});
+      errs.push_back({{"file", e.file}, {"line", e.line}, {"message", e.message}});
     }
+    if (rep.errors.size() > errs.size())
+      std::cerr << "... and " << rep.errors.size() - errs.size()
+                << " more malformed lines (--max-errors " << a->max_errors << ")\n";
     print_json_line({{"added", rep.totals.added},
                      {"updated", rep.totals.updated},
                      {"unchanged", rep.totals.unchanged},
@@ -196,13 +279,19 @@ void add_ingest(CLI::App* kb) {
                      {"rejected_files", rep.rejected_files},
                      {"version", kb->version()},
                      {"seconds", secs}});
-    if (!rep.rejected_files.empty())
-      throw FormatError("rejected " + std::to_string(rep.rejected_files.size()) +
-                        " file(s), first: " + rep.rejected_files.front() +
-                        (rep.errors.empty() ? std::string()
-                                            : " (" + rep.errors.front().file + ":" +
-                                                  std::to_string(rep.errors.front().line) + ": " +
-                                                  rep.errors.front().message + ")"));
+    if (!rep.rejected_files.empty()) {
+      // The reason given is the first rejected file's own: its whole-file error, else its first
+      // malformed line.
+      const std::string& first = rep.rejected_files.front();
+      const retrieval::LineError* why = nullptr;
+      for (const auto& e : rep.errors)
+        if (e.file == first && (why == nullptr || (e.line == 0 && why->line != 0))) why = &e;
+      throw FormatError(
+          "rejected " + std::to_string(rep.rejected_files.size()) + " file(s), first: " + first +
+          (why ? " (" + (why->line ? "line " + std::to_string(why->line) + ": " : std::string()) +
+                     why->message + ")"
+               : std::string()));
+    }
   });
 }
 
@@ -294,6 +383,7 @@ void add_eval(CLI::App* kb) {
     auto qr = retrieval::read_qrels(qrels);
     std::unique_ptr<KnowledgeBase> kb =
         a->beir.empty() ? open_existing(dir) : KnowledgeBase::open(dir, a->create.config);
+    refuse_changed_settings(a->create, kb->config(), dir);
     double ingest_s = 0;
     if (!a->beir.empty() && kb->stats().documents == 0) {
       auto t0 = std::chrono::steady_clock::now();
@@ -331,13 +421,15 @@ void add_delete(CLI::App* kb) {
   struct Args {
     std::string dir;
     std::vector<std::string> ids;
+    double lock_timeout = -1;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--kb", a->dir, "Knowledge base folder")->required();
   cmd->add_option("ids", a->ids, "Document ids")->required();
+  add_lock_flag(cmd, &a->lock_timeout);
   set_examples(cmd, "  deepfuse kb delete --kb kb/ doc-17 doc-18\n");
   cmd->callback([a] {
-    auto kb = open_existing(a->dir);
+    auto kb = open_existing(a->dir, a->lock_timeout);
     int64_t n = kb->remove(a->ids);
     print_json_line({{"deleted", n}, {"requested", a->ids.size()}, {"version", kb->version()}});
   });
@@ -366,16 +458,74 @@ void add_stats(CLI::App* kb) {
   });
 }
 
+void add_reindex(CLI::App* kb) {
+  auto* cmd = kb->add_subcommand(
+      "reindex", "Rebuild a knowledge base with new settings (re-chunk, re-analyse, re-embed)");
+  struct Args {
+    std::string dir;
+    CreateFlags create;
+    double lock_timeout = -1;
+    int threads = 0;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--kb", a->dir, "Knowledge base folder")->required();
+  add_create_flags(cmd, &a->create);
+  add_lock_flag(cmd, &a->lock_timeout);
+  add_threads_flag(cmd, &a->threads);
+  cmd->footer(
+      "\nSettings not given keep their stored values. The new knowledge base is built beside the "
+      "old one\n(searches go on meanwhile) and swapped in atomically; writers that had the old "
+      "one open must\nreopen it.\n\nExamples:\n"
+      "  deepfuse kb reindex --kb kb/ --embedder hash:256\n"
+      "  deepfuse kb reindex --kb kb/ --chunk-tokens 256 --chunk-overlap 32\n"
+      "  deepfuse kb reindex --kb kb/ --analyzer cjk-unigram\n");
+  cmd->callback([a] {
+    apply_threads(a->threads);
+    // The stored settings, read without building any index (so a damaged store can be rebuilt).
+    KbConfig cfg = KnowledgeBase::stored_config(a->dir);
+    const KbConfig& given = a->create.config;
+    CLI::App* c = a->create.cmd;
+    if (c->count("--analyzer")) cfg.analyzer = given.analyzer;
+    if (c->count("--chunk-tokens")) cfg.chunk_tokens = given.chunk_tokens;
+    if (c->count("--chunk-overlap")) cfg.chunk_overlap = given.chunk_overlap;
+    if (c->count("--embedder")) cfg.embedder = given.embedder;
+    if (c->count("--query-prefix")) cfg.query_prefix = given.query_prefix;
+    if (c->count("--passage-prefix")) cfg.passage_prefix = given.passage_prefix;
+    if (c->count("--dense-index")) cfg.dense_index = given.dense_index;
+    std::unique_ptr<Progress> progress;
+    auto t0 = std::chrono::steady_clock::now();
+    int64_t n = KnowledgeBase::reindex(
+        a->dir, cfg, open_options(a->lock_timeout, false), [&](int64_t done, int64_t total) {
+          if (!progress) progress = std::make_unique<Progress>("reindex", total, "docs");
+          progress->set(done);
+        });
+    if (progress) progress->finish();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto kbh = open_existing(a->dir);
+    auto s = kbh->stats();
+    print_json_line({{"documents", n},
+                     {"chunks", s.chunks},
+                     {"version", s.version},
+                     {"analyzer", cfg.analyzer},
+                     {"embedder", cfg.embedder},
+                     {"chunk_tokens", cfg.chunk_tokens},
+                     {"chunk_overlap", cfg.chunk_overlap},
+                     {"seconds", secs}});
+  });
+}
+
 }  // namespace
 
 void register_kb(CLI::App& root) {
-  CLI::App* kb = root.add_subcommand("kb", "Knowledge base: ingest, search, eval, delete, stats");
+  CLI::App* kb =
+      root.add_subcommand("kb", "Knowledge base: ingest, search, eval, delete, stats, reindex");
   kb->require_subcommand(1);
   add_ingest(kb);
   add_search(kb);
   add_eval(kb);
   add_delete(kb);
   add_stats(kb);
+  add_reindex(kb);
   set_examples(kb,
                "  deepfuse kb ingest --kb kb/ docs.jsonl\n"
                "  deepfuse kb search --kb kb/ --query \"aspirin\" --filter \"year>2022\"\n"

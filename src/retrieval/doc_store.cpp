@@ -126,16 +126,25 @@ void DocStore::set_meta(const std::string& key, const std::string& value) {
   if (sqlite3_step(st.s) != SQLITE_DONE) fail("writing meta " + key);
 }
 
-void DocStore::for_each_doc(const std::function<void(Document&&, std::string&&)>& fn) {
-  Stmt st{prepare(
-      "SELECT id,title,'',domain,date,year,source,fields,numbers,hash FROM docs ORDER BY rowid")};
+void DocStore::for_each_doc(const std::function<void(Document&&, std::string&&, int64_t)>& fn,
+                            bool with_text) {
+  Stmt st{prepare(with_text ? "SELECT id,title,text,domain,date,year,source,fields,numbers,hash,"
+                              "length(CAST(text AS BLOB)) FROM docs ORDER BY rowid"
+                            : "SELECT id,title,'',domain,date,year,source,fields,numbers,hash,"
+                              "length(CAST(text AS BLOB)) FROM docs ORDER BY rowid")};
   int rc;
   while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
     std::string hash;
     Document d = read_doc(st.s, &hash);
-    fn(std::move(d), std::move(hash));
+    fn(std::move(d), std::move(hash), sqlite3_column_int64(st.s, 10));
   }
   if (rc != SQLITE_DONE) fail("reading documents");
+}
+
+int64_t DocStore::count_docs() {
+  Stmt st{prepare("SELECT count(*) FROM docs")};
+  if (sqlite3_step(st.s) != SQLITE_ROW) fail("counting documents");
+  return sqlite3_column_int64(st.s, 0);
 }
 
 std::optional<Document> DocStore::get_doc(const std::string& id) {
@@ -171,8 +180,20 @@ void DocStore::for_each_chunk(const std::function<void(StoredChunk&&)>& fn) {
   if (rc != SQLITE_DONE) fail("reading chunks");
 }
 
+uint64_t DocStore::stored_version() {
+  std::string v = get_meta("version");
+  if (v.empty()) return 0;
+  if (v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
+    throw FormatError("knowledge base store " + path_ + ": version '" + v +
+                      "' is not a non-negative integer");
+  return std::stoull(v);
+}
+
 void DocStore::begin() {
   exec("BEGIN IMMEDIATE");
+}
+void DocStore::begin_read() {
+  exec("BEGIN DEFERRED");
 }
 void DocStore::commit() {
   exec("COMMIT");

@@ -43,12 +43,21 @@ class DocStore {
   std::string get_meta(const std::string& key);
   void set_meta(const std::string& key, const std::string& value);
 
-  void for_each_doc(const std::function<void(Document&&, std::string&& hash)>& fn);
+  // Documents in insertion order; `text_bytes` is the length of the text in bytes, and the text
+  // itself is read only when `with_text` (opening needs lengths, a rebuild needs texts).
+  void for_each_doc(
+      const std::function<void(Document&&, std::string&& hash, int64_t text_bytes)>& fn,
+      bool with_text = false);
+  int64_t count_docs();
   // In insertion order (chunk id), so slots rebuilt at open keep the original order.
   void for_each_chunk(const std::function<void(StoredChunk&&)>& fn);
   std::optional<Document> get_doc(const std::string& id);
 
-  void begin();
+  // The `version` meta row (0 when absent); FormatError when it is not a number.
+  uint64_t stored_version();
+
+  void begin();       // a write transaction (takes SQLite's write lock at once)
+  void begin_read();  // a read transaction: later reads see one commit; end it with rollback()
   void commit();
   void rollback() noexcept;
   void upsert_doc(const Document& doc, const std::string& hash);

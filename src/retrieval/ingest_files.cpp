@@ -207,6 +207,16 @@ FileIngestReport ingest_paths(KnowledgeBase& kb, const std::vector<std::string>&
       rep.rejected_files.push_back(path);
       continue;
     }
+    // Not one valid line is a wrong file (another format, a wrong field name), not a file to
+    // skip quietly with `added: 0`.
+    if (docs.empty() && !errors.empty()) {
+      rep.errors.push_back({path, 0,
+                            "no valid document in " + std::to_string(errors.size()) +
+                                " malformed line(s): expected JSONL objects with \"id\" and "
+                                "\"text\" (see deepfuse kb ingest --help)"});
+      rep.rejected_files.push_back(path);
+      continue;
+    }
     // A later line with the same id replaces an earlier one within the file.
     {
       std::unordered_map<std::string, size_t> last;

@@ -4,7 +4,8 @@
 // A .jsonl line is {"id" or "_id": string|number, "text": string, "title"?, "domain"?,
 // "date"?, "year"?, "source"?, "metadata"?: {...}, ...}; other scalar keys (and those inside
 // "metadata") become string or numeric fields. Malformed lines are reported with file and line;
-// the policy either skips them or rejects the whole file (then nothing of it is ingested).
+// the policy either skips them or rejects the whole file (then nothing of it is ingested). A file
+// with malformed lines and no valid one is always rejected.
 #pragma once
 
 #include <cstdint>

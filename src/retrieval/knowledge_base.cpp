@@ -1,15 +1,23 @@
 // KnowledgeBase: SQLite store + in-memory BM25 and vector indexes kept in step with it.
 //
-// Write path (one writer at a time, write_mu_): analyse, chunk and embed outside every lock;
-// commit the SQLite transaction (durable from here); then apply the change to the in-memory
-// indexes under the exclusive side of mu_, all chunks of all documents of the call at once.
-// Searches hold the shared side of mu_ for their whole run, so they see each write entirely or
-// not at all. Reopening rebuilds the indexes from SQLite, which is the source of truth.
+// Write path (one writer at a time: write_mu in the process, DIR/write.lock across processes):
+// take both locks; reload when another process committed since this one last looked (so ids
+// stay unique and versions grow); analyse, chunk and embed outside mu; commit the SQLite
+// transaction (durable from here); then apply the change to the in-memory indexes under the
+// exclusive side of mu, all chunks of all documents of the call at once. Searches hold the
+// shared side of mu for their whole run, so they see each write entirely or not at all.
+// Loading reads SQLite (the source of truth) inside one read transaction: a whole commit.
 #include "deepfuse/knowledge_base.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -27,7 +35,9 @@
 #include "retrieval/embedder.h"
 #include "retrieval/filter.h"
 #include "retrieval/fusion.h"
+#include "retrieval/kb_config.h"
 #include "retrieval/vector_index.h"
+#include "retrieval/write_lock.h"
 
 namespace deepfuse {
 
@@ -51,42 +61,6 @@ std::string content_hash(const Document& d) {
   char buf[17];
   snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(fnv1a(j.dump())));
   return buf;
-}
-
-nlohmann::json config_to_json(const KbConfig& c) {
-  return {{"analyzer", c.analyzer},           {"chunk_tokens", c.chunk_tokens},
-          {"chunk_overlap", c.chunk_overlap}, {"embedder", c.embedder},
-          {"query_prefix", c.query_prefix},   {"passage_prefix", c.passage_prefix},
-          {"dense_index", c.dense_index},     {"hnsw_m", c.hnsw_m}};
-}
-
-KbConfig config_from_json(const nlohmann::json& j, const std::string& where) {
-  KbConfig c;
-  try {
-    c.analyzer = j.value("analyzer", c.analyzer);
-    c.chunk_tokens = j.value("chunk_tokens", c.chunk_tokens);
-    c.chunk_overlap = j.value("chunk_overlap", c.chunk_overlap);
-    c.embedder = j.value("embedder", c.embedder);
-    c.query_prefix = j.value("query_prefix", c.query_prefix);
-    c.passage_prefix = j.value("passage_prefix", c.passage_prefix);
-    c.dense_index = j.value("dense_index", c.dense_index);
-    c.hnsw_m = j.value("hnsw_m", c.hnsw_m);
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(where + ": malformed config: " + e.what());
-  }
-  return c;
-}
-
-void validate_config(const KbConfig& c) {
-  parse_analyzer(c.analyzer);
-  DF_CHECK(c.chunk_tokens >= 0 && c.chunk_tokens <= 1000000, InvalidArgument,
-           "chunk_tokens " << c.chunk_tokens << " out of range: expected 0 (no chunking) to 1e6");
-  DF_CHECK(c.chunk_overlap >= 0 && (c.chunk_tokens == 0 || c.chunk_overlap < c.chunk_tokens),
-           InvalidArgument,
-           "chunk_overlap " << c.chunk_overlap << " must be >= 0 and < chunk_tokens ("
-                            << c.chunk_tokens << ")");
-  DF_CHECK(c.dense_index == "flat" || c.dense_index == "hnsw", InvalidArgument,
-           "unknown dense index '" << c.dense_index << "': expected flat or hnsw");
 }
 
 // Text embedded for a chunk: the passage prefix, the title and the chunk.
@@ -133,7 +107,9 @@ struct KnowledgeBase::Impl {
   std::string dir;
   KbConfig config;
   AnalyzerKind analyzer = AnalyzerKind::kStandard;
-  std::unique_ptr<DocStore> store;
+  std::shared_ptr<DocStore> store;
+  KbOpenOptions options;
+  std::unique_ptr<WriteLock> write_lock;
   std::shared_ptr<Embedder> embedder;
   std::string embedder_error;
 
@@ -194,6 +170,11 @@ struct KnowledgeBase::Impl {
   }
 
   void load();
+  // Caller holds write_mu. Reloads the indexes when the store's version differs from ours;
+  // readers of this process keep searching the old indexes until the swap. True when reloaded.
+  bool sync_with_store();
+  // Caller holds write_mu and the write lock: refuses a folder swapped out by kb reindex.
+  void check_not_retired() const;
   std::vector<uint64_t> allowed_bits(const std::vector<FilterExpr>& filters, int64_t* count) const;
   std::vector<SearchHit> run_search(const std::vector<std::string>* terms, const float* qvec,
                                     const SearchOptions& o) const;
@@ -202,10 +183,19 @@ struct KnowledgeBase::Impl {
 void KnowledgeBase::Impl::load() {
   docs.clear();
   doc_index.clear();
-  store->for_each_doc([&](Document&& d, std::string&& hash) {
+  // One read transaction: documents, chunks and the version of one commit, whatever other
+  // processes write meanwhile (WAL readers see a snapshot and never wait).
+  store->begin_read();
+  struct EndRead {
+    DocStore* s;
+    ~EndRead() { s->rollback(); }
+  } end_read{store.get()};
+  std::vector<int64_t> text_bytes;  // [doc]
+  store->for_each_doc([&](Document&& d, std::string&& hash, int64_t bytes) {
     auto n = static_cast<uint32_t>(docs.size());
     doc_index[d.id] = n;
     docs.push_back({std::move(d), std::move(hash), {}, true});
+    text_bytes.push_back(bytes);
     ++live_docs;
   });
   // Chunks in insertion order, analysed in parallel batches.
@@ -231,6 +221,19 @@ void KnowledgeBase::Impl::load() {
         DF_LOG_WARN("knowledge base {}: chunk {} belongs to no document; ignored", dir, c.row);
         continue;
       }
+      // Offsets are what hits report and citations quote: a chunk whose span does not fit its
+      // document (or its own text) means kb.sqlite was changed outside deepfuse.
+      const int64_t n = text_bytes[it->second];
+      DF_CHECK(c.start >= 0 && c.start <= c.end && c.end <= n &&
+                   c.end - c.start == static_cast<int64_t>(c.text.size()) && c.idx >= 0,
+               FormatError,
+               "knowledge base " << dir << ": chunk " << c.row << " (#" << c.idx << " of document '"
+                                 << c.doc_id << "') has offsets [" << c.start << ", " << c.end
+                                 << ") and " << c.text.size()
+                                 << " bytes of text, which do not fit its document of " << n
+                                 << " bytes: kb.sqlite was modified outside deepfuse; rebuild the "
+                                    "chunks with deepfuse kb reindex --kb "
+                                 << dir);
       uint32_t slot = add_slot(it->second, c.idx, c.start, c.end, std::move(c.text), analyzed[i]);
       if (!c.vector.empty()) {
         ensure_vectors(static_cast<int>(c.vector.size()));
@@ -246,53 +249,145 @@ void KnowledgeBase::Impl::load() {
     if (batch.size() >= kBatch) flush();
   });
   flush();
-  std::string v = store->get_meta("version");
-  version = v.empty() ? 0 : std::stoull(v);
+  version = store->stored_version();
 }
 
+bool KnowledgeBase::Impl::sync_with_store() {
+  if (store->stored_version() == version) return false;
+  // Build the new state beside the live one; searches go on meanwhile.
+  Impl fresh;
+  fresh.dir = dir;
+  fresh.config = config;
+  fresh.analyzer = analyzer;
+  fresh.store = store;
+  fresh.embedder = embedder;
+  fresh.load();
+  if (embedder) fresh.ensure_vectors(embedder->dim());
+  std::unique_lock<std::shared_mutex> lk(mu);
+  std::swap(docs, fresh.docs);
+  std::swap(doc_index, fresh.doc_index);
+  std::swap(slots, fresh.slots);
+  std::swap(bm25, fresh.bm25);
+  std::swap(vectors, fresh.vectors);
+  std::swap(live_docs, fresh.live_docs);
+  std::swap(live_chunks, fresh.live_chunks);
+  version = fresh.version.load();
+  return true;
+}
+
+void KnowledgeBase::Impl::check_not_retired() const {
+  DF_CHECK(store->get_meta("retired").empty(), InvalidArgument,
+           "knowledge base " << dir
+                             << " was rebuilt (kb reindex) after this process opened it: reopen "
+                                "it before writing");
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Writes a new, empty knowledge base store with `config` at `dir`/kb.sqlite, atomically: it is
+// built in a scratch folder and renamed into place, so a failure leaves nothing behind. Returns
+// false when another process created one first (the caller then opens that one).
+bool create_store(const std::string& dir, const KbConfig& config, int format_version) {
+  fs::path target = fs::path(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();
+  std::error_code ec;
+  bool folder_exists = fs::exists(target, ec);
+  if (!target.parent_path().empty() && !folder_exists) {
+    fs::create_directories(target.parent_path(), ec);
+    DF_CHECK(!ec, InvalidArgument,
+             "cannot create folder " << target.parent_path().string() << ": " << ec.message());
+  }
+  // A folder the user made (maybe holding other files) gets only kb.sqlite moved in; a missing
+  // one is created whole by renaming the scratch folder.
+  fs::path scratch = folder_exists ? target / (".creating-" + std::to_string(::getpid()))
+                                   : scratch_path(target, "creating");
+  fs::remove_all(scratch, ec);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code e;
+      if (!p.empty()) fs::remove_all(p, e);
+    }
+  } cleanup{scratch};
+  fs::create_directories(scratch, ec);
+  DF_CHECK(!ec, InvalidArgument,
+           "cannot create knowledge base folder " << scratch.string() << ": " << ec.message());
+  {
+    DocStore st((scratch / "kb.sqlite").string());
+    st.begin();
+    st.set_meta("format_version", std::to_string(format_version));
+    st.set_meta("config", config_to_json(config).dump());
+    st.set_meta("version", "0");
+    st.commit();
+  }  // closing the last connection checkpoints the WAL into kb.sqlite and removes it
+  if (folder_exists) {
+    fs::path from = scratch / "kb.sqlite", to = target / "kb.sqlite";
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
+      return true;
+    DF_CHECK(errno == EEXIST, Error,
+             "cannot move the new store into " << to.string() << ": " << std::strerror(errno));
+    return false;
+  }
+  if (::rename(scratch.c_str(), target.c_str()) == 0) {
+    cleanup.p.clear();
+    return true;
+  }
+  // Another process made the folder meanwhile: open what it made.
+  DF_CHECK(errno == ENOTEMPTY || errno == EEXIST, Error,
+           "cannot move the new knowledge base into " << target.string() << ": "
+                                                      << std::strerror(errno));
+  return false;
+}
+
+}  // namespace
+
 std::unique_ptr<KnowledgeBase> KnowledgeBase::open(const std::string& dir, const KbConfig& config,
-                                                   std::shared_ptr<Embedder> embedder) {
-  namespace fs = std::filesystem;
+                                                   std::shared_ptr<Embedder> embedder,
+                                                   const KbOpenOptions& options) {
   DF_CHECK(!dir.empty(), InvalidArgument, "knowledge base folder is empty: expected a path");
   std::error_code ec;
-  if (fs::exists(dir, ec)) {
+  const fs::path store_path = fs::path(dir) / "kb.sqlite";
+  if (fs::exists(dir, ec))
     DF_CHECK(fs::is_directory(dir, ec), InvalidArgument,
              "knowledge base path " << dir << " is not a folder");
-  } else {
-    fs::create_directories(dir, ec);
-    DF_CHECK(!ec, InvalidArgument,
-             "cannot create knowledge base folder " << dir << ": " << ec.message());
+  if (!fs::exists(store_path, ec)) {
+    DF_CHECK(options.create, NotFound,
+             "no knowledge base in " << dir << " (expected " << store_path.string()
+                                     << "; create one with deepfuse kb ingest)");
+    // Everything that can be wrong with the settings fails here, before a byte is written.
+    validate_config(config);
+    if (!embedder && !config.embedder.empty()) embedder = make_embedder(config.embedder);
+    create_store(dir, config, kFormatVersion);
   }
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
-  impl->store = std::make_unique<DocStore>((fs::path(dir) / "kb.sqlite").string());
+  impl->options = options;
+  impl->store = std::make_shared<DocStore>(store_path.string());
+  impl->write_lock = std::make_unique<WriteLock>((fs::path(dir) / "write.lock").string());
   std::string fv = impl->store->get_meta("format_version");
-  if (fv.empty()) {
-    validate_config(config);
-    impl->store->begin();
-    impl->store->set_meta("format_version", std::to_string(kFormatVersion));
-    impl->store->set_meta("config", config_to_json(config).dump());
-    impl->store->set_meta("version", "0");
-    impl->store->commit();
-    impl->config = config;
-  } else {
-    int v = 0;
-    try {
-      v = std::stoi(fv);
-    } catch (const std::exception&) {
-      throw FormatError("knowledge base " + dir + ": format_version '" + fv + "' is not a number");
-    }
-    DF_CHECK(v >= 1, FormatError,
-             "knowledge base " << dir << ": format_version " << v << " is invalid: expected >= 1");
-    DF_CHECK(v <= kFormatVersion, Unsupported,
-             "knowledge base " << dir << " has format version " << v
-                               << "; this build reads versions up to " << kFormatVersion);
-    auto j = nlohmann::json::parse(impl->store->get_meta("config"), nullptr, false);
-    DF_CHECK(j.is_object(), FormatError,
-             "knowledge base " << dir << ": config row is not a JSON object");
-    impl->config = config_from_json(j, dir);
-    validate_config(impl->config);
+  DF_CHECK(!fv.empty(), FormatError,
+           "knowledge base " << dir
+                             << ": kb.sqlite has no format_version (an interrupted "
+                                "create by an old deepfuse?): remove the folder and ingest "
+                                "again");
+  int v = 0;
+  try {
+    v = std::stoi(fv);
+  } catch (const std::exception&) {
+    throw FormatError("knowledge base " + dir + ": format_version '" + fv + "' is not a number");
   }
+  DF_CHECK(v >= 1, FormatError,
+           "knowledge base " << dir << ": format_version " << v << " is invalid: expected >= 1");
+  DF_CHECK(v <= kFormatVersion, Unsupported,
+           "knowledge base " << dir << " has format version " << v
+                             << "; this build reads versions up to " << kFormatVersion);
+  auto j = nlohmann::json::parse(impl->store->get_meta("config"), nullptr, false);
+  DF_CHECK(j.is_object(), FormatError,
+           "knowledge base " << dir << ": config row is not a JSON object");
+  impl->config = config_from_json(j, dir);
+  validate_config(impl->config);
   impl->analyzer = parse_analyzer(impl->config.analyzer);
   if (embedder) {
     impl->embedder = std::move(embedder);
@@ -301,12 +396,24 @@ std::unique_ptr<KnowledgeBase> KnowledgeBase::open(const std::string& dir, const
       impl->embedder = make_embedder(impl->config.embedder);
     } catch (const Error& e) {
       // BM25 still works; dense search and ingestion report this.
-      impl->embedder_error = e.what();
+      impl->embedder_error = std::string(e.what()) +
+                             " (the knowledge base's embedder; change it with deepfuse kb reindex "
+                             "--kb " +
+                             dir + " --embedder SPEC)";
     }
   }
   impl->load();
   if (impl->embedder) impl->ensure_vectors(impl->embedder->dim());
   return std::unique_ptr<KnowledgeBase>(new KnowledgeBase(std::move(impl)));
+}
+
+bool KnowledgeBase::refresh() {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> wl(m.write_mu);
+  // A rebuilt knowledge base may have other settings (analyzer, embedder): only a reopen can
+  // take it, so say so rather than keep serving the retired copy for ever.
+  m.check_not_retired();
+  return m.sync_with_store();
 }
 
 KnowledgeBase::KnowledgeBase(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -330,6 +437,9 @@ IngestReport KnowledgeBase::ingest(const std::vector<Document>& input) {
     }
   }
   std::lock_guard<std::mutex> wl(m.write_mu);
+  WriteLockGuard xl(*m.write_lock, m.options.lock_timeout_seconds, m.options.on_lock_wait);
+  m.check_not_retired();
+  m.sync_with_store();
   IngestReport rep;
   std::vector<Impl::Prepared> todo;
   for (const Document& d : input) {
@@ -454,6 +564,9 @@ IngestReport KnowledgeBase::ingest(const std::vector<Document>& input) {
 int64_t KnowledgeBase::remove(const std::vector<std::string>& ids) {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> wl(m.write_mu);
+  WriteLockGuard xl(*m.write_lock, m.options.lock_timeout_seconds, m.options.on_lock_wait);
+  m.check_not_retired();
+  m.sync_with_store();
   std::vector<uint32_t> found;
   for (const auto& id : ids) {
     auto it = m.doc_index.find(id);
@@ -557,6 +670,8 @@ std::vector<SearchHit> KnowledgeBase::Impl::run_search(const std::vector<std::st
     h.date = d.date;
     h.year = d.year;
     h.source = d.source;
+    h.fields = d.fields;
+    h.numbers = d.numbers;
     hits.push_back(std::move(h));
   }
   return hits;

@@ -1,5 +1,5 @@
-// The Porter (1980) stemmer, as in Martin Porter's reference C implementation and Lucene's
-// PorterStemFilter (which includes the "logi" -> "log" and "bli" -> "ble" step-2 rules).
+// The Porter (1980) stemmer (Snowball's "porter" through libstemmer). Lucene's
+// PorterStemFilter adds two later step-2 rules ("logi" -> "log", "bli" -> "ble") that this lacks.
 #pragma once
 
 #include <string>

@@ -99,7 +99,8 @@ TEST(PorterStemmer, KnownPairsFromPortersPaper) {
       {"roll", "roll"},
       {"generalizations", "gener"},
       {"oscillators", "oscil"},
-      {"archaeology", "archaeolog"},
+      // The 1980 paper (and Snowball) has no "-logi" rule; Lucene's later C port maps it to "-log".
+      {"archaeology", "archaeologi"},
       {"is", "is"},
       {"as", "as"},
       {"abilities", "abil"},
