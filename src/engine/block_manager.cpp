@@ -22,6 +22,13 @@ BlockManager::BlockManager(int32_t num_blocks, int32_t block_size, bool prefix_c
   for (int32_t i = 0; i < num_blocks; ++i) free_[static_cast<size_t>(i)] = num_blocks - 1 - i;
 }
 
+int32_t BlockManager::exclusive(const BlockTable& table) const {
+  int32_t n = 0;
+  for (int32_t b : table.blocks)
+    if (b != BlockTable::kReleased && refs_[static_cast<size_t>(b)] == 1) ++n;
+  return n;
+}
+
 PrefixMatch BlockManager::match(std::span<const int32_t> tokens, uint64_t salt,
                                 int32_t max_blocks) const {
   PrefixMatch m;

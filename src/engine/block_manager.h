@@ -47,6 +47,8 @@ class BlockManager {
   int64_t prefix_hits() const { return hits_; }      // blocks reused from the cache
   int64_t prefix_misses() const { return misses_; }  // full prompt blocks looked up, not found
   int64_t evictions() const { return evictions_; }
+  // Blocks of `table` no other table shares: what releasing it makes available.
+  int32_t exclusive(const BlockTable& table) const;
   static int64_t blocks_for(int64_t tokens, int32_t block_size) {
     return (tokens + block_size - 1) / block_size;
   }

@@ -72,7 +72,8 @@ struct Engine::Impl {
   std::vector<RequestId> cancels;
   bool stopping = false;
   RequestId next_id = 1;
-  int64_t pending = 0;  // submitted and not yet delivered a result
+  int64_t pending = 0;  // submitted and not yet completed as of the last publish()
+  int64_t completed = 0;  // engine thread: completed since the last publish()
   int64_t submitted = 0;
   EngineStats published;
 
@@ -103,9 +104,7 @@ void Engine::Impl::complete(SeqPtr s, const std::string& error) {
   StreamDelta d = s->take_delta();
   if (!d.ids.empty() || !d.text.empty()) deliver_delta(*s, std::move(d));
   deliver_result(*s, error);
-  std::lock_guard<std::mutex> lock(mu);
-  --pending;
-  if (pending == 0) idle.notify_all();
+  ++completed;  // counted out of `pending` by publish(), so wait_idle sees final stats
 }
 
 void Engine::Impl::take_inbox(std::vector<SeqPtr>& in, std::vector<RequestId>& cancel) {
@@ -147,6 +146,9 @@ void Engine::Impl::publish() {
   st.prefix_evictions = blocks->evictions();
   std::lock_guard<std::mutex> lock(mu);
   published = st;
+  pending -= completed;
+  completed = 0;
+  if (pending == 0) idle.notify_all();
 }
 
 void Engine::Impl::run() {
@@ -166,7 +168,18 @@ void Engine::Impl::run() {
     }
     take_inbox(in, cancel);
     if (stop) break;
-    if (!waiting.empty() || !running.empty()) step();
+    if (!waiting.empty() || !running.empty()) {
+      try {
+        step();
+      } catch (const std::exception& e) {
+        // A broken invariant or a failed allocation: the running requests end with the error
+        // (their blocks are still recorded in their tables) and the engine goes on.
+        DF_LOG_ERROR("engine: step failed: {}", e.what());
+        std::vector<SeqPtr> failed = std::move(running);
+        running.clear();
+        for (auto& s : failed) complete(std::move(s), std::string("engine step failed: ") + e.what());
+      }
+    }
     publish();
   }
   // Shutdown: everything left ends as cancelled.
@@ -193,7 +206,7 @@ void Engine::Impl::step() {
   in.max_running = opt.max_running;
   for (const auto& s : running)
     in.running.push_back({s->num_tokens(), s->computed,
-                          static_cast<int64_t>(s->table.blocks.size()), s->table.owned(), 0, 0});
+                          static_cast<int64_t>(s->table.blocks.size()), blocks->exclusive(s->table), 0, 0});
   // Prefix lookups for the waiting sequences that could be admitted now. At least one token
   // is always computed (its logits start the generation), so the last prompt token never
   // comes from the cache.
@@ -375,6 +388,10 @@ Engine::Engine(CausalLM& model, std::shared_ptr<const TokenTextSource> text, Eng
              "engine: kv_cache_bytes " << o.kv_cache_bytes << " holds no KV block (one block of "
                                        << o.kv_block_size << " tokens takes " << per_block
                                        << " bytes)");
+    // More blocks than max_running sequences of the model's full length can ever hold would
+    // only cost bookkeeping.
+    const int64_t max_pos = model.info().max_positions > 0 ? model.info().max_positions : 1 << 20;
+    n = std::min<int64_t>(n, engine::BlockManager::blocks_for(max_pos, o.kv_block_size) * o.max_running);
     n = std::min<int64_t>(n, int64_t{1} << 30);
   }
   impl_->cache = std::make_unique<KVCache>(std::move(layout), o.kv_block_size,

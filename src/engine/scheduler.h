@@ -24,7 +24,7 @@ struct SchedSeq {
   int64_t num_tokens = 0;    // prompt + generated tokens so far
   int64_t computed = 0;      // of those, tokens whose KV is in the cache
   int64_t table_blocks = 0;  // block-table entries (positions covered, released ones included)
-  int64_t owned_blocks = 0;  // blocks it holds (what preempting it gives back)
+  int64_t owned_blocks = 0;  // blocks only it holds (what preempting it gives back)
   // Waiting sequences only: leading tokens found in the prefix cache, and how many of those
   // blocks are cached-unreferenced now (admitting takes them out of the available count).
   int64_t prefix_tokens = 0;
