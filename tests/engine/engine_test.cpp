@@ -425,6 +425,41 @@ TEST(Engine, StressRandomRequestsCancelsAndArrivals) {
   EXPECT_GT(s.prefix_hit_blocks, 0);
 }
 
+TEST(Engine, StatsAndSaltedPrefixes) {
+  test::FakeLM lm(50);
+  EngineOptions o;
+  o.kv_block_size = 4;
+  o.kv_blocks = 64;
+  Engine e(lm, nullptr, o);
+  auto q = std::make_shared<ResultQueue>();
+  const std::vector<int32_t> p = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};  // two full blocks + 2
+  e.submit({p, greedy(3), {}, {}, /*salt=*/1, q});
+  const EngineResult first = q->wait_result();
+  EXPECT_EQ(first.metrics.cached_prompt_tokens, 0);
+  e.submit({p, greedy(3), {}, {}, /*salt=*/2, q});  // another adapter: no reuse
+  EXPECT_EQ(q->wait_result().metrics.cached_prompt_tokens, 0);
+  e.submit({p, greedy(3), {}, {}, /*salt=*/1, q});
+  const EngineResult hit = q->wait_result();
+  EXPECT_EQ(hit.metrics.cached_prompt_tokens, 8);
+  EXPECT_EQ(hit.result.ids, first.result.ids);
+  EXPECT_GE(hit.metrics.ttft_seconds, hit.metrics.queue_seconds);
+  EXPECT_GE(hit.metrics.total_seconds, hit.metrics.ttft_seconds);
+  ASSERT_TRUE(e.wait_idle(10));
+  const EngineStats s = e.stats();
+  EXPECT_EQ(s.requests_submitted, 3);
+  EXPECT_EQ(s.requests_finished, 3);
+  EXPECT_EQ(s.prompt_tokens, 30);
+  EXPECT_EQ(s.generated_tokens, 9);
+  EXPECT_EQ(s.prefill_tokens, 30 - 8);
+  EXPECT_EQ(s.prefix_hit_blocks, 2);
+  EXPECT_EQ(s.prefix_miss_blocks, 4);
+  EXPECT_EQ(s.kv_blocks_total, 64);
+  EXPECT_EQ(s.kv_blocks_used, 0);
+  EXPECT_GT(s.kv_blocks_cached, 0);
+  EXPECT_GT(s.steps, 0);
+  EXPECT_GT(s.step_seconds, 0);
+}
+
 TEST(Engine, DestructorCancelsWhatIsLeft) {
   GatedLM lm;
   auto q = std::make_shared<ResultQueue>();
