@@ -33,11 +33,11 @@ namespace deepfuse {
 using RequestId = uint64_t;
 
 struct EngineOptions {
-  int32_t kv_block_size = 16;               // tokens per KV block
+  int32_t kv_block_size = 16;                 // tokens per KV block
   int64_t kv_cache_bytes = int64_t{1} << 30;  // memory budget of the block pool
-  int32_t kv_blocks = 0;                    // > 0: exactly this many blocks (overrides bytes)
-  int64_t max_batch_tokens = 2048;          // new tokens per step (prefill chunks + decodes)
-  int32_t max_running = 128;                // sequences in a step; <= max_batch_tokens
+  int32_t kv_blocks = 0;                      // > 0: exactly this many blocks (overrides bytes)
+  int64_t max_batch_tokens = 2048;            // new tokens per step (prefill chunks + decodes)
+  int32_t max_running = 128;                  // sequences in a step; <= max_batch_tokens
   bool prefix_caching = true;
   // The model's sliding window when *every* layer uses it (Mistral): blocks that left the
   // window are freed while the sequence runs. 0: keep every block (always correct).

@@ -95,7 +95,8 @@ void run_bench_serve(const Options& o) {
            "--layers must be in [1, 64], got " << o.layers);
   DF_CHECK(!o.concurrency.empty(), InvalidArgument, "--concurrency needs at least one level");
   for (int c : o.concurrency)
-    DF_CHECK(c >= 1 && c <= 1024, InvalidArgument, "--concurrency levels must be in [1, 1024], got " << c);
+    DF_CHECK(c >= 1 && c <= 1024, InvalidArgument,
+             "--concurrency levels must be in [1, 1024], got " << c);
   DF_CHECK(o.prompt_tokens >= 1 && o.prompt_tokens <= 8192, InvalidArgument,
            "--prompt-tokens must be in [1, 8192], got " << o.prompt_tokens);
   DF_CHECK(o.new_tokens >= 1 && o.new_tokens <= 4096, InvalidArgument,
@@ -104,7 +105,8 @@ void run_bench_serve(const Options& o) {
            "--baseline-requests must be >= 1, got " << o.baseline_requests);
   DF_CHECK(o.prefix_tokens >= 16 && o.prefix_tokens <= 16384, InvalidArgument,
            "--prefix-tokens must be in [16, 16384], got " << o.prefix_tokens);
-  DF_CHECK(o.ttft_repeats >= 1, InvalidArgument, "--ttft-repeats must be >= 1, got " << o.ttft_repeats);
+  DF_CHECK(o.ttft_repeats >= 1, InvalidArgument,
+           "--ttft-repeats must be >= 1, got " << o.ttft_repeats);
   const int max_c = *std::max_element(o.concurrency.begin(), o.concurrency.end());
   DF_CHECK(o.max_batch_tokens >= max_c, InvalidArgument,
            "--max-batch-tokens must be >= the largest concurrency level " << max_c << ", got "
@@ -120,7 +122,8 @@ void run_bench_serve(const Options& o) {
     }
   } cleanup;
   if (dir.empty()) {
-    dir = (fs::temp_directory_path() / ("deepfuse-bench-serve-" + std::to_string(::getpid()))).string();
+    dir = (fs::temp_directory_path() / ("deepfuse-bench-serve-" + std::to_string(::getpid())))
+              .string();
     fs::create_directories(dir);
     cleanup.dir = dir;
     write_random_model(dir, o.layers);
@@ -217,11 +220,13 @@ void run_bench_serve(const Options& o) {
 void add_bench_serve(CLI::App& bench) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = bench.add_subcommand(
-      "serve", "Serving engine: output tokens/s at several concurrency levels vs one by one, and "
-               "time to first token with and without a prefix-cache hit");
+      "serve",
+      "Serving engine: output tokens/s at several concurrency levels vs one by one, and "
+      "time to first token with and without a prefix-cache hit");
   cmd->add_option("--threads", o->threads, "Worker threads (default 2; 0 = all hardware threads)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--layers", o->layers, "Decoder layers of the random model (24 = the real model)");
+  cmd->add_option("--layers", o->layers,
+                  "Decoder layers of the random model (24 = the real model)");
   cmd->add_option("--model", o->model, "Use this model folder instead of the random model");
   cmd->add_option("--concurrency", o->concurrency, "Requests submitted at once (default 1,4,16,64)")
       ->delimiter(',');

@@ -36,7 +36,8 @@ PrefixMatch BlockManager::match(std::span<const int32_t> tokens, uint64_t salt,
   const int64_t full = static_cast<int64_t>(tokens.size()) / block_size_;
   uint64_t parent = 0;
   for (int64_t i = 0; i < std::min<int64_t>(full, max_blocks); ++i) {
-    auto blk = tokens.subspan(static_cast<size_t>(i * block_size_), static_cast<size_t>(block_size_));
+    auto blk =
+        tokens.subspan(static_cast<size_t>(i * block_size_), static_cast<size_t>(block_size_));
     const uint64_t key = block_key(parent, salt, blk);
     auto b = cache_.find(key, parent, salt, blk);
     if (!b) break;
@@ -95,10 +96,12 @@ void BlockManager::unref(int32_t b) {
 void BlockManager::commit_full_blocks(BlockTable& table, std::span<const int32_t> tokens,
                                       int64_t computed, uint64_t salt) {
   if (!prefix_caching_) return;
-  const int64_t full = std::min<int64_t>(computed, static_cast<int64_t>(tokens.size())) / block_size_;
+  const int64_t full =
+      std::min<int64_t>(computed, static_cast<int64_t>(tokens.size())) / block_size_;
   for (int64_t i = static_cast<int64_t>(table.keys.size()); i < full; ++i) {
     const uint64_t parent = i == 0 ? 0 : table.keys[static_cast<size_t>(i - 1)];
-    auto blk = tokens.subspan(static_cast<size_t>(i * block_size_), static_cast<size_t>(block_size_));
+    auto blk =
+        tokens.subspan(static_cast<size_t>(i * block_size_), static_cast<size_t>(block_size_));
     const uint64_t key = block_key(parent, salt, blk);
     const int32_t b = table.blocks[static_cast<size_t>(i)];
     // A block released from the sliding window, or one whose content another sequence cached
@@ -109,8 +112,8 @@ void BlockManager::commit_full_blocks(BlockTable& table, std::span<const int32_t
 }
 
 void BlockManager::release_before(BlockTable& table, int64_t first_needed) {
-  const int64_t n = std::min<int64_t>(first_needed / block_size_,
-                                      static_cast<int64_t>(table.blocks.size()));
+  const int64_t n =
+      std::min<int64_t>(first_needed / block_size_, static_cast<int64_t>(table.blocks.size()));
   for (int64_t i = 0; i < n; ++i) {
     int32_t& b = table.blocks[static_cast<size_t>(i)];
     if (b == BlockTable::kReleased) continue;
@@ -148,9 +151,8 @@ void BlockManager::check_invariants(std::span<const BlockTable* const> tables) c
                       << " block-table entries");
     const int states = (refs_[i] > 0) + on_free[i] + cache_.evictable(b);
     DF_CHECK(states == 1, InternalError,
-             "block " << b << " is in " << states << " states (referenced " << refs_[i]
-                      << ", free " << int(on_free[i]) << ", cached-unreferenced "
-                      << cache_.evictable(b) << ")");
+             "block " << b << " is in " << states << " states (referenced " << refs_[i] << ", free "
+                      << int(on_free[i]) << ", cached-unreferenced " << cache_.evictable(b) << ")");
     DF_CHECK(!on_free[i] || !cache_.key_of(b), InternalError,
              "free block " << b << " is still in the prefix cache");
   }

@@ -72,7 +72,7 @@ struct Engine::Impl {
   std::vector<RequestId> cancels;
   bool stopping = false;
   RequestId next_id = 1;
-  int64_t pending = 0;  // submitted and not yet completed as of the last publish()
+  int64_t pending = 0;    // submitted and not yet completed as of the last publish()
   int64_t completed = 0;  // engine thread: completed since the last publish()
   int64_t submitted = 0;
   EngineStats published;
@@ -97,9 +97,12 @@ void Engine::Impl::complete(SeqPtr s, const std::string& error) {
   blocks->release_all(s->table);
   if (!s->done) s->finish(error.empty() ? "cancelled" : "error");
   const std::string& why = s->result.finish_reason;
-  if (why == "cancelled") ++st.requests_cancelled;
-  else if (why == "error") ++st.requests_failed;
-  else ++st.requests_finished;
+  if (why == "cancelled")
+    ++st.requests_cancelled;
+  else if (why == "error")
+    ++st.requests_failed;
+  else
+    ++st.requests_finished;
   st.generated_tokens += s->metrics.generated_tokens;
   StreamDelta d = s->take_delta();
   if (!d.ids.empty() || !d.text.empty()) deliver_delta(*s, std::move(d));
@@ -118,14 +121,16 @@ void Engine::Impl::take_inbox(std::vector<SeqPtr>& in, std::vector<RequestId>& c
     }
   }
   for (RequestId id : cancel) {
-    auto wit = std::find_if(waiting.begin(), waiting.end(), [&](const SeqPtr& s) { return s->id == id; });
+    auto wit =
+        std::find_if(waiting.begin(), waiting.end(), [&](const SeqPtr& s) { return s->id == id; });
     if (wit != waiting.end()) {
       SeqPtr s = std::move(*wit);
       waiting.erase(wit);
       complete(std::move(s));
       continue;
     }
-    auto rit = std::find_if(running.begin(), running.end(), [&](const SeqPtr& s) { return s->id == id; });
+    auto rit =
+        std::find_if(running.begin(), running.end(), [&](const SeqPtr& s) { return s->id == id; });
     if (rit != running.end()) {
       SeqPtr s = std::move(*rit);
       running.erase(rit);
@@ -177,7 +182,8 @@ void Engine::Impl::run() {
         DF_LOG_ERROR("engine: step failed: {}", e.what());
         std::vector<SeqPtr> failed = std::move(running);
         running.clear();
-        for (auto& s : failed) complete(std::move(s), std::string("engine step failed: ") + e.what());
+        for (auto& s : failed)
+          complete(std::move(s), std::string("engine step failed: ") + e.what());
       }
     }
     publish();
@@ -206,7 +212,8 @@ void Engine::Impl::step() {
   in.max_running = opt.max_running;
   for (const auto& s : running)
     in.running.push_back({s->num_tokens(), s->computed,
-                          static_cast<int64_t>(s->table.blocks.size()), blocks->exclusive(s->table), 0, 0});
+                          static_cast<int64_t>(s->table.blocks.size()), blocks->exclusive(s->table),
+                          0, 0});
   // Prefix lookups for the waiting sequences that could be admitted now. At least one token
   // is always computed (its logits start the generation), so the last prompt token never
   // comes from the cache.
@@ -217,8 +224,8 @@ void Engine::Impl::step() {
     const EngineSequence& s = *waiting[w];
     const int32_t lookup = static_cast<int32_t>((s.num_tokens() - 1) / bs);
     matches.push_back(blocks->match(s.ids, s.req.cache_salt, lookup));
-    in.waiting.push_back({s.num_tokens(), 0, 0, 0, matches.back().tokens(bs),
-                          matches.back().unreferenced});
+    in.waiting.push_back(
+        {s.num_tokens(), 0, 0, 0, matches.back().tokens(bs), matches.back().unreferenced});
   }
   const engine::StepPlan plan = engine::plan_step(in);
 
@@ -257,7 +264,8 @@ void Engine::Impl::step() {
       waiting.pop_front();
     }
     // plan.preempted is newest first: pushing each to the front leaves the oldest in front.
-    for (auto it = preempted.rbegin(); it != preempted.rend(); ++it) waiting.push_front(std::move(*it));
+    for (auto it = preempted.rbegin(); it != preempted.rend(); ++it)
+      waiting.push_front(std::move(*it));
     running = std::move(kept);
   }
   if (plan.chunks.empty()) return;
@@ -298,7 +306,8 @@ void Engine::Impl::step() {
     logits = model.forward(batch, *cache);
     if (logits.device() != Device::CPU) logits = logits.to_device(Device::CPU);
     DF_CHECK(logits.dtype() == DType::F32 && logits.ndim() == 2 &&
-                 logits.dim(0) == static_cast<int64_t>(with_logits.size()) && logits.dim(1) == vocab,
+                 logits.dim(0) == static_cast<int64_t>(with_logits.size()) &&
+                 logits.dim(1) == vocab,
              InternalError,
              "model forward returned " << logits.describe() << ", expected float32["
                                        << with_logits.size() << ", " << vocab << "]");
@@ -326,7 +335,8 @@ void Engine::Impl::step() {
     s.computed += chunk_tokens[i];
     blocks->commit_full_blocks(s.table, s.ids, s.computed, s.req.cache_salt);
     // The next token (position `computed`) attends to positions > computed - window.
-    if (opt.sliding_window > 0) blocks->release_before(s.table, s.computed + 1 - opt.sliding_window);
+    if (opt.sliding_window > 0)
+      blocks->release_before(s.table, s.computed + 1 - opt.sliding_window);
   }
   float* base = logits.data<float>();
   ThreadPool::global().parallel_for(
@@ -368,7 +378,8 @@ void Engine::Impl::step() {
 Engine::Engine(CausalLM& model, std::shared_ptr<const TokenTextSource> text, EngineOptions options)
     : impl_(std::make_unique<Impl>(model, std::move(text), options)) {
   const EngineOptions& o = impl_->opt;
-  DF_CHECK(o.kv_block_size > 0, InvalidArgument, "engine: kv_block_size must be > 0, got " << o.kv_block_size);
+  DF_CHECK(o.kv_block_size > 0, InvalidArgument,
+           "engine: kv_block_size must be > 0, got " << o.kv_block_size);
   DF_CHECK(o.max_batch_tokens > 0, InvalidArgument,
            "engine: max_batch_tokens must be > 0, got " << o.max_batch_tokens);
   DF_CHECK(o.max_running > 0 && o.max_running <= o.max_batch_tokens, InvalidArgument,
@@ -376,7 +387,8 @@ Engine::Engine(CausalLM& model, std::shared_ptr<const TokenTextSource> text, Eng
                                                                     << "], got " << o.max_running);
   DF_CHECK(o.sliding_window >= 0, InvalidArgument,
            "engine: sliding_window must be >= 0, got " << o.sliding_window);
-  DF_CHECK(o.kv_blocks >= 0, InvalidArgument, "engine: kv_blocks must be >= 0, got " << o.kv_blocks);
+  DF_CHECK(o.kv_blocks >= 0, InvalidArgument,
+           "engine: kv_blocks must be >= 0, got " << o.kv_blocks);
   auto layout = model.kv_layout();
   size_t per_token = 0;
   for (const auto& l : layout) per_token += static_cast<size_t>(l.width) * dtype_size(l.dtype);
@@ -391,11 +403,12 @@ Engine::Engine(CausalLM& model, std::shared_ptr<const TokenTextSource> text, Eng
     // More blocks than max_running sequences of the model's full length can ever hold would
     // only cost bookkeeping.
     const int64_t max_pos = model.info().max_positions > 0 ? model.info().max_positions : 1 << 20;
-    n = std::min<int64_t>(n, engine::BlockManager::blocks_for(max_pos, o.kv_block_size) * o.max_running);
+    n = std::min<int64_t>(
+        n, engine::BlockManager::blocks_for(max_pos, o.kv_block_size) * o.max_running);
     n = std::min<int64_t>(n, int64_t{1} << 30);
   }
-  impl_->cache = std::make_unique<KVCache>(std::move(layout), o.kv_block_size,
-                                           static_cast<int32_t>(n));
+  impl_->cache =
+      std::make_unique<KVCache>(std::move(layout), o.kv_block_size, static_cast<int32_t>(n));
   impl_->blocks = std::make_unique<engine::BlockManager>(static_cast<int32_t>(n), o.kv_block_size,
                                                          o.prefix_caching);
   impl_->publish();
@@ -411,7 +424,9 @@ Engine::~Engine() {
   impl_->thread.join();
 }
 
-const EngineOptions& Engine::options() const { return impl_->opt; }
+const EngineOptions& Engine::options() const {
+  return impl_->opt;
+}
 
 RequestId Engine::submit(EngineRequest request) {
   Impl& m = *impl_;
@@ -431,11 +446,11 @@ RequestId Engine::submit(EngineRequest request) {
   const int64_t bs = m.blocks->block_size();
   const int64_t need = engine::BlockManager::blocks_for(s->rc.max_length, static_cast<int32_t>(bs));
   DF_CHECK(need <= m.blocks->num_blocks(), InvalidArgument,
-           "engine: request needs " << s->rc.max_length << " tokens of KV cache (prompt "
-                                    << s->rc.prompt_len << " + max_new_tokens " << s->rc.max_new_tokens
-                                    << ") = " << need << " blocks, but the whole pool has "
-                                    << m.blocks->num_blocks() << " blocks of " << bs
-                                    << " tokens; shorten the request or raise the KV cache size");
+           "engine: request needs "
+               << s->rc.max_length << " tokens of KV cache (prompt " << s->rc.prompt_len
+               << " + max_new_tokens " << s->rc.max_new_tokens << ") = " << need
+               << " blocks, but the whole pool has " << m.blocks->num_blocks() << " blocks of "
+               << bs << " tokens; shorten the request or raise the KV cache size");
   s->ids = request.prompt_ids;
   s->emitted = s->ids.size();
   s->text = std::make_unique<engine::TextStream>(m.text.get(), s->rc.stop_strings);

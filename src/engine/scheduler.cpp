@@ -32,7 +32,8 @@ StepPlan plan_step(const SchedulerInput& in) {
         if (!it->waiting && it->index == victim) {
           budget += it->num_tokens;
           available += extra_blocks(in.running[static_cast<size_t>(victim)], it->num_tokens);
-          plan.blocks_needed -= extra_blocks(in.running[static_cast<size_t>(victim)], it->num_tokens);
+          plan.blocks_needed -=
+              extra_blocks(in.running[static_cast<size_t>(victim)], it->num_tokens);
           plan.num_tokens -= it->num_tokens;
           plan.chunks.erase(it);
           break;

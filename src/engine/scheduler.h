@@ -47,11 +47,11 @@ struct Chunk {
 };
 
 struct StepPlan {
-  std::vector<Chunk> chunks;         // decodes first, then prefill chunks, then admissions
-  std::vector<int32_t> preempted;    // running indices, newest first
-  int32_t admitted = 0;              // waiting[0, admitted) start running this step
-  int64_t num_tokens = 0;            // sum of chunk tokens
-  int64_t blocks_needed = 0;         // new blocks the chunks need (<= available after preemption)
+  std::vector<Chunk> chunks;       // decodes first, then prefill chunks, then admissions
+  std::vector<int32_t> preempted;  // running indices, newest first
+  int32_t admitted = 0;            // waiting[0, admitted) start running this step
+  int64_t num_tokens = 0;          // sum of chunk tokens
+  int64_t blocks_needed = 0;       // new blocks the chunks need (<= available after preemption)
 };
 
 StepPlan plan_step(const SchedulerInput& in);

@@ -10,10 +10,10 @@ namespace deepfuse {
 namespace {
 
 TEST(BenchServeCli, SmallRunOnAFixturePrintsOneJsonObject) {
-  const auto r = test::run_cli({"bench", "serve", "--model", test::fixture("models/llama_f32"),
-                                "--concurrency", "1,4", "--new-tokens", "3", "--prompt-tokens", "5",
-                                "--baseline-requests", "2", "--prefix-tokens", "40",
-                                "--ttft-repeats", "1"});
+  const auto r =
+      test::run_cli({"bench", "serve", "--model", test::fixture("models/llama_f32"),
+                     "--concurrency", "1,4", "--new-tokens", "3", "--prompt-tokens", "5",
+                     "--baseline-requests", "2", "--prefix-tokens", "40", "--ttft-repeats", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["bench"], "serve");
@@ -29,8 +29,11 @@ TEST(BenchServeCli, SmallRunOnAFixturePrintsOneJsonObject) {
 
 TEST(BenchServeCli, BadFlagsExitTwoWithOneLine) {
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"--concurrency", "0"}, {"--new-tokens", "0"},
-        {"--prompt-tokens", "-3"}, {"--prefix-tokens", "5"}, {"--layers", "0"},
+       {std::vector<std::string>{"--concurrency", "0"},
+        {"--new-tokens", "0"},
+        {"--prompt-tokens", "-3"},
+        {"--prefix-tokens", "5"},
+        {"--layers", "0"},
         {"--concurrency", "64", "--max-batch-tokens", "32"}}) {
     std::vector<std::string> cmd = {"bench", "serve"};
     cmd.insert(cmd.end(), args.begin(), args.end());

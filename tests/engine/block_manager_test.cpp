@@ -68,7 +68,7 @@ TEST(BlockManager, InvariantCheckCatchesWrongTables) {
 TEST(BlockManager, SlidingWindowReleasesBlocksBehindTheWindow) {
   BlockManager m(8, 4, false);
   BlockTable a;
-  m.grow(a, 14);  // blocks for positions 0..15
+  m.grow(a, 14);           // blocks for positions 0..15
   m.release_before(a, 9);  // positions < 9 no longer read: blocks 0 and 1 ([0,8)) go
   EXPECT_EQ(a.blocks[0], BlockTable::kReleased);
   EXPECT_EQ(a.blocks[1], BlockTable::kReleased);
@@ -93,7 +93,7 @@ TEST(PrefixCache, ChainedKeysDependOnEveryEarlierBlockAndTheSalt) {
   EXPECT_NE(k0, k0b);
   EXPECT_NE(k1, block_key(k0b, 0, std::span(t2).subspan(4, 4)));  // same block, other parent
   EXPECT_NE(k0, block_key(0, 1, std::span(t).subspan(0, 4)));     // other salt
-  EXPECT_EQ(k1, block_key(k0, 0, std::span(t).subspan(4, 4)));     // deterministic
+  EXPECT_EQ(k1, block_key(k0, 0, std::span(t).subspan(4, 4)));    // deterministic
 }
 
 TEST(BlockManager, PrefixBlocksAreReusedAfterRelease) {

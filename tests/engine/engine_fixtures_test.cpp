@@ -25,7 +25,8 @@ std::vector<std::string> causal_fixtures() {
     if (nlohmann::json::parse(test::read_text(ref))["kind"] == "causal_lm")
       out.push_back(e.path().string());
   }
-  for (const char* d : {"deepseek/v2_tiny", "deepseek/v3_fp8_tiny"}) out.push_back(test::fixture(d));
+  for (const char* d : {"deepseek/v2_tiny", "deepseek/v3_fp8_tiny"})
+    out.push_back(test::fixture(d));
   std::sort(out.begin(), out.end());
   return out;
 }

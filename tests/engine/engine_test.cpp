@@ -28,7 +28,8 @@ std::vector<int32_t> random_prompt(std::mt19937& rng, int64_t len, int64_t vocab
 }
 
 // Runs `prompts` through a fresh engine one at a time (each alone).
-std::vector<std::vector<int32_t>> run_alone(CausalLM& lm, const std::vector<std::vector<int32_t>>& prompts,
+std::vector<std::vector<int32_t>> run_alone(CausalLM& lm,
+                                            const std::vector<std::vector<int32_t>>& prompts,
                                             const std::vector<GenerationConfig>& cfgs) {
   std::vector<std::vector<int32_t>> out;
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -257,7 +258,8 @@ TEST(Engine, OverlongRequestIsRejectedAtSubmitWhileOthersContinue) {
     e.submit({std::vector<int32_t>(30, 1), greedy(20), {}, {}, 0, q});
     FAIL() << "accepted a request longer than the pool";
   } catch (const InvalidArgument& ex) {
-    EXPECT_NE(std::string(ex.what()).find("whole pool has 10 blocks"), std::string::npos) << ex.what();
+    EXPECT_NE(std::string(ex.what()).find("whole pool has 10 blocks"), std::string::npos)
+        << ex.what();
   }
   const EngineResult r = q->wait_result();
   EXPECT_EQ(r.id, ok);
@@ -332,7 +334,8 @@ TEST(Engine, SlidingWindowFreesBlocksAndKeepsOutputs) {
   // Logits depend only on the last 6 tokens: a window-6 model.
   const int window = 6;
   test::FakeLM lm(40, [&](const std::vector<int32_t>& ctx, float* lg) {
-    std::vector<int32_t> tail(ctx.end() - std::min<ptrdiff_t>(window, static_cast<ptrdiff_t>(ctx.size())), ctx.end());
+    std::vector<int32_t> tail(
+        ctx.end() - std::min<ptrdiff_t>(window, static_cast<ptrdiff_t>(ctx.size())), ctx.end());
     test::FakeLM::hash_logits(tail, 40, lg);
   });
   std::mt19937 rng(9);

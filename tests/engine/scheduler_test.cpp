@@ -174,7 +174,8 @@ TEST(Scheduler, SimulationFinishesEveryRequestWithinThePool) {
     in.token_budget = budget;
     in.max_running = 8;
     in.available_blocks = pool - used;
-    for (const auto& s : running) in.running.push_back({s.tokens, s.computed, s.blocks, s.blocks, 0, 0});
+    for (const auto& s : running)
+      in.running.push_back({s.tokens, s.computed, s.blocks, s.blocks, 0, 0});
     for (const auto& s : waiting) in.waiting.push_back({s.tokens, 0, 0, 0, 0, 0});
     const StepPlan p = plan_step(in);
     ASSERT_LE(p.num_tokens, budget);
@@ -189,7 +190,8 @@ TEST(Scheduler, SimulationFinishesEveryRequestWithinThePool) {
     for (auto& s : running) run_ptr.push_back(&s);
     for (auto& s : waiting) wait_ptr.push_back(&s);
     for (const Chunk& c : p.chunks) {
-      Sim* s = c.waiting ? wait_ptr[static_cast<size_t>(c.index)] : run_ptr[static_cast<size_t>(c.index)];
+      Sim* s = c.waiting ? wait_ptr[static_cast<size_t>(c.index)]
+                         : run_ptr[static_cast<size_t>(c.index)];
       const int64_t nb = BlockManager::blocks_for(s->computed + c.num_tokens, bs);
       used += std::max<int64_t>(0, nb - s->blocks);
       s->blocks = std::max(s->blocks, nb);
@@ -208,7 +210,8 @@ TEST(Scheduler, SimulationFinishesEveryRequestWithinThePool) {
         next_running.push_back(running[i]);
       }
     }
-    for (int32_t w = 0; w < p.admitted; ++w) next_running.push_back(waiting[static_cast<size_t>(w)]);
+    for (int32_t w = 0; w < p.admitted; ++w)
+      next_running.push_back(waiting[static_cast<size_t>(w)]);
     waiting.erase(waiting.begin(), waiting.begin() + p.admitted);
     waiting.insert(waiting.begin(), back.begin(), back.end());  // oldest preempted first
     running = std::move(next_running);
