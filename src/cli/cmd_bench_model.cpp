@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bench_random_model.h"
 #include "cli/bench_registry.h"
 #include "cli/cli_util.h"
 #include "core/cpu_features.h"
@@ -75,8 +76,11 @@ int64_t proc_status_bytes(const char* key) {
   return 0;
 }
 
+}  // namespace
+
 // Writes config.json and model.safetensors (bf16, uniform values of std ~0.02, norms = 1),
 // streaming the data so the writer itself needs no model-sized buffer. Returns weight bytes.
+// (Shared with `bench serve` through cli/bench_random_model.h.)
 int64_t write_random_model(const std::string& dir, int layers) {
   const Shape05B s;
   nlohmann::json cfg = {{"architectures", {"Qwen2ForCausalLM"}},
@@ -167,6 +171,8 @@ int64_t write_random_model(const std::string& dir, int layers) {
   DF_CHECK(out.good(), Error, "bench model: writing " << path << " failed (disk full?)");
   return offset;
 }
+
+namespace {
 
 // Median streaming-read bandwidth (bytes/s) over `passes` reads of a 1 GiB buffer.
 std::pair<double, double> stream_bandwidth(int passes) {
