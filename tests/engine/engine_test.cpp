@@ -190,16 +190,22 @@ class GatedLM : public test::FakeLM {
  public:
   GatedLM() : FakeLM(40) {}
   Tensor forward(const ForwardBatch& b, KVCache& c) override {
-    ++steps;
-    while (slow.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const int step = ++steps;
+    // `hold_from`: steps after that one wait for `release`, so a cancel sent meanwhile is seen
+    // before the request can run to its end (the fake model is far faster than the test thread).
+    while (slow.load() || (hold_from.load() >= 0 && step > hold_from.load() && !release.load()))
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
     return FakeLM::forward(b, c);
   }
   std::atomic<bool> slow{false};
   std::atomic<int> steps{0};
+  std::atomic<int> hold_from{-1};
+  std::atomic<bool> release{false};
 };
 
 TEST(Engine, CancelMidStreamReturnsThePool) {
   GatedLM lm;
+  lm.hold_from = 8;  // prefill + a few decode steps, then wait for the cancel below
   EngineOptions o;
   o.kv_block_size = 4;
   o.kv_blocks = 64;
@@ -219,6 +225,7 @@ TEST(Engine, CancelMidStreamReturnsThePool) {
     got += static_cast<int>(ev.delta->ids.size());
   }
   e.cancel(a);
+  lm.release = true;
   const EngineResult ra = q1->wait_result();
   EXPECT_EQ(ra.id, a);
   EXPECT_EQ(ra.result.finish_reason, "cancelled");
