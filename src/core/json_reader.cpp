@@ -43,9 +43,15 @@ void convert(simdjson::dom::element e, Json* out) {
     case element_type::STRING:
       *out = std::string(e.get_string().value_unsafe());
       break;
-    case element_type::INT64:
-      *out = e.get_int64().value_unsafe();
+    case element_type::INT64: {
+      // nlohmann::json::parse stores non-negative integers as unsigned; callers test for that.
+      const int64_t v = e.get_int64().value_unsafe();
+      if (v >= 0)
+        *out = static_cast<uint64_t>(v);
+      else
+        *out = v;
       break;
+    }
     case element_type::UINT64:
       *out = e.get_uint64().value_unsafe();
       break;

@@ -37,6 +37,9 @@ TEST(JsonReader, ParsesEveryValueKind) {
   EXPECT_EQ(j["o"]["k"], "v");
   EXPECT_EQ(j["k"], 2);  // a repeated key keeps the last value, as nlohmann::json::parse does
   EXPECT_TRUE(j["i"].is_number_integer());
+  // Like nlohmann::json::parse: a non-negative integer is unsigned, a negative one is not.
+  EXPECT_TRUE(parse_json("[0, 7]", "t")[1].is_number_unsigned());
+  EXPECT_FALSE(j["i"].is_number_unsigned());
   EXPECT_TRUE(j["d"].is_number_float());
 }
 
