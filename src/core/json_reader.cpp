@@ -74,6 +74,25 @@ JsonReader::~JsonReader() = default;
 
 namespace {
 
+// simdjson rejects integers beyond 64 bits, which transformers writes (model_max_length
+// 1000000000000000019884624838656 in Llama tokenizer_config.json files) and nlohmann reads as a
+// double. Such documents are re-read by nlohmann (an iterative parser: deep input cannot
+// overflow its stack), with the same depth limit enforced by its callback.
+template <class Json>
+Json parse_big_numbers(std::string_view text, const std::string& source, const JsonLimits& lim) {
+  const auto too_deep = [&](int depth, typename Json::parse_event_t, Json&) {
+    if (static_cast<size_t>(depth) > lim.max_depth)
+      throw FormatError(source + ": JSON nested deeper than " + std::to_string(lim.max_depth) +
+                        " levels (starts \"" + excerpt(text, 40) + "\")");
+    return true;
+  };
+  try {
+    return Json::parse(text.begin(), text.end(), too_deep);
+  } catch (const typename Json::exception& e) {  // parse_error, or out_of_range (overflow)
+    throw FormatError(source + ": invalid JSON (" + excerpt(e.what(), 120) + ")");
+  }
+}
+
 template <class Json>
 Json parse_impl(simdjson::dom::parser& parser, size_t& allocated_capacity, const JsonLimits& lim, std::string_view text,
                        const std::string& source) {
@@ -98,6 +117,8 @@ Json parse_impl(simdjson::dom::parser& parser, size_t& allocated_capacity, const
     throw FormatError(source + ": JSON nested deeper than " + std::to_string(lim.max_depth) +
                       " levels (starts \"" + excerpt(text, 40) + "\")");
   if (err == simdjson::EMPTY) throw FormatError(source + ": empty input where JSON was expected");
+  if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE)
+    return parse_big_numbers<Json>(text, source, lim);
   if (err)
     throw FormatError(source + ": invalid JSON (" + simdjson::error_message(err) +
                       "; input starts \"" + excerpt(text, 40) + "\")");

@@ -22,19 +22,15 @@ bool ascii_letter(char c) {
 }
 
 // End of the piece of `s` that starts before `from`: the first word start at or after `from`,
-// i.e. a space (or SentencePiece's U+2581 "▁", which a normalizer may have put there) between
-// two ASCII letters. Every pre-tokenizer we load ends a pre-token there (GPT-2 / Llama-3 /
-// DeepSeek / Qwen regexes: a letter run stops at the space and " x" starts the next; Metaspace
-// and whitespace splitters split at it), so cutting there changes no token
-// (Tokenizer.LongInputInPiecesEncodesLikeWhole checks every shared tokenizer). s.size() when
-// there is no such place (e.g. Chinese text without spaces): the rest stays one piece.
+// a space between two ASCII letters. Every pre-tokenizer we load ends a pre-token there (the
+// GPT-2 / Llama-3 / DeepSeek / Qwen regexes: a letter run stops at the space and " x" starts
+// the next; Metaspace, BERT and whitespace splitters split at it), so cutting there changes no
+// token (LongInput.InPiecesEncodesLikeWhole checks every shared tokenizer). Not at a "▁" left by
+// a SentencePiece normalizer: BERT keeps "a▁b" one word. s.size() when there is no such place
+// (e.g. Chinese text without spaces): the rest stays one piece.
 size_t piece_end(const std::string& s, size_t from) {
-  for (size_t p = std::max<size_t>(from, 1); p + 1 < s.size(); ++p) {
+  for (size_t p = std::max<size_t>(from, 1); p + 1 < s.size(); ++p)
     if (s[p] == ' ' && ascii_letter(s[p - 1]) && ascii_letter(s[p + 1])) return p;
-    if (s[p] == '\xE2' && p + 3 < s.size() && s[p + 1] == '\x96' && s[p + 2] == '\x81' &&
-        ascii_letter(s[p - 1]) && ascii_letter(s[p + 3]))
-      return p;
-  }
   return s.size();
 }
 

@@ -43,6 +43,17 @@ TEST(JsonReader, ParsesEveryValueKind) {
   EXPECT_TRUE(j["d"].is_number_float());
 }
 
+TEST(JsonReader, IntegersBeyond64BitsAreDoublesAndOverflowIsAnError) {
+  const auto j = parse_json(R"({"model_max_length": 1000000000000000019884624838656})", "t");
+  EXPECT_TRUE(j["model_max_length"].is_number_float());
+  EXPECT_DOUBLE_EQ(j["model_max_length"].get<double>(), 1e30);
+  const std::string msg = error_of("[1e99999]");
+  EXPECT_NE(msg.find("overflow"), std::string::npos) << msg;
+  // The fallback parser keeps the depth limit.
+  EXPECT_NE(error_of("[100000000000000000000000," + nested_arrays(1000) + "]").find("nested deeper"),
+            std::string::npos);
+}
+
 TEST(JsonReader, OrderedKeepsKeyOrder) {
   JsonReader r;
   const auto j = r.parse_ordered(R"({"z": 1, "a": 2})", "t");
