@@ -189,6 +189,27 @@ TEST(NewUserCli, LogLevelAfterTheSubcommand) {
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
 }
 
+TEST(NewUserCli, BenchTokenizerLongLineReportsMemory) {
+  const std::string dir = test::temp_dir("long_line");
+  test::write_text(dir + "/corpus.txt", "Once upon a time there was a little dog.\nIt ran.\n");
+  const auto r = test::run_cli({"bench", "tokenizer", "--long-line-mb", "0.05,0.1", "--model",
+                                model(), "--corpus", dir + "/corpus.txt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> rows;
+  size_t at = 0;
+  for (size_t nl; (nl = r.out.find('\n', at)) != std::string::npos; at = nl + 1)
+    rows.push_back(json::parse(r.out.substr(at, nl - at)));
+  ASSERT_EQ(rows.size(), 4u) << r.out;  // per size: the tokenizer, then mask_pii
+  EXPECT_EQ(rows[0]["bench"], "tokenizer_long_line");
+  EXPECT_EQ(rows[1]["bench"], "mask_long_line");
+  EXPECT_EQ(rows[0]["line_bytes"], 50000);
+  EXPECT_EQ(rows[2]["line_bytes"], 100000);
+  EXPECT_GT(rows[2]["tokens"].get<int64_t>(), rows[0]["tokens"].get<int64_t>());
+  for (const auto& row : rows) EXPECT_TRUE(row.contains("peak_rss_per_input_byte")) << row;
+  const auto bad = test::run_cli({"bench", "tokenizer", "--long-line-mb", "-1"});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
 TEST(NewUserCli, UnknownSubcommandIsNamed) {
   const auto r = test::run_cli({"rag", "--model", model()});
   EXPECT_EQ(r.exit_code, 2);
