@@ -209,7 +209,11 @@ void run_chat(const ChatArgs& a) {
       std::cout << (interrupted ? " [interrupted]\n" : "\n");
       std::cout.flush();
     }
-    history.push_back({{"role", "assistant"}, {"content", reply}});
+    // The reply text keeps the space its first token decodes to after the prompt
+    // ("Assistant:" + " Hi"); the history holds the message itself, as chat templates expect.
+    const size_t start = reply.find_first_not_of(" \t\n");
+    history.push_back(
+        {{"role", "assistant"}, {"content", start == std::string::npos ? "" : reply.substr(start)}});
   }
   sigaction(SIGINT, &old, nullptr);
   if (tty) std::cout << "\n";
