@@ -100,10 +100,20 @@ std::string unescape_flag(const std::string& value, const char* flag) {
     if (i + 1 >= value.size()) throw bad("ends with a lone backslash (write \\\\ for one)");
     const char e = value[++i];
     switch (e) {
-      case 'n': out.push_back('\n'); break;
-      case 't': out.push_back('\t'); break;
-      case 'r': out.push_back('\r'); break;
-      case '\\': case '"': case '\'': out.push_back(e); break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case '\\':
+      case '"':
+      case '\'':
+        out.push_back(e);
+        break;
       case 'u': {
         uint32_t cp = hex4(i + 1);
         i += 4;
@@ -137,8 +147,7 @@ void check_output_path(const char* flag, const std::string& path) {
     throw InvalidArgument(std::string(flag) + " " + path + ": folder '" + dir.string() +
                           "' does not exist (expected an existing folder; create it first)");
   if (fs::is_directory(p, ec))
-    throw InvalidArgument(std::string(flag) + " " + path +
-                          ": is a folder (expected a file name)");
+    throw InvalidArgument(std::string(flag) + " " + path + ": is a folder (expected a file name)");
 }
 
 void set_examples(CLI::App* cmd, const std::string& examples) {

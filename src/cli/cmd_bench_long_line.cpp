@@ -43,8 +43,7 @@ std::string make_line(const std::vector<std::string>& docs, size_t bytes) {
   }
   line.resize(bytes);
   // Cut on a character boundary so the line stays valid UTF-8.
-  while (!line.empty() && (static_cast<unsigned char>(line.back()) & 0xC0) == 0x80)
-    line.pop_back();
+  while (!line.empty() && (static_cast<unsigned char>(line.back()) & 0xC0) == 0x80) line.pop_back();
   if (!line.empty() && static_cast<unsigned char>(line.back()) >= 0xC0) line.pop_back();
   return line;
 }

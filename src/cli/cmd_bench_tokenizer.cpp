@@ -62,11 +62,17 @@ std::vector<std::string> build_corpus(const std::string& data_dir, double mb) {
   std::ifstream en(en_path), zh(zh_path);
   if (!en) throw NotFound(en_path + ": cannot open (expected the MedQuAD corpus; set --data)");
   if (!zh) throw NotFound(zh_path + ": cannot open (expected the Chinese medical dialogue corpus)");
-  auto next = [](std::ifstream& in, std::initializer_list<const char*> keys) -> std::string {
+  JsonReader reader(kRequestJsonLimits);
+  auto next = [&reader](std::ifstream& in, std::initializer_list<const char*> keys) -> std::string {
     std::string line;
     while (std::getline(in, line)) {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) continue;
+      nlohmann::json j;
+      try {
+        j = reader.parse(line, "corpus line");
+      } catch (const FormatError&) {
+        continue;  // a corpus line that is not JSON is skipped, as before
+      }
+      if (!j.is_object()) continue;
       std::string doc;
       for (const char* k : keys)
         if (j.contains(k) && j[k].is_string()) {

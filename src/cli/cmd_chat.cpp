@@ -212,8 +212,8 @@ void run_chat(const ChatArgs& a) {
     // The reply text keeps the space its first token decodes to after the prompt
     // ("Assistant:" + " Hi"); the history holds the message itself, as chat templates expect.
     const size_t start = reply.find_first_not_of(" \t\n");
-    history.push_back(
-        {{"role", "assistant"}, {"content", start == std::string::npos ? "" : reply.substr(start)}});
+    history.push_back({{"role", "assistant"},
+                       {"content", start == std::string::npos ? "" : reply.substr(start)}});
   }
   sigaction(SIGINT, &old, nullptr);
   if (tty) std::cout << "\n";

@@ -28,8 +28,7 @@ void run_tokenize(const TokenizeOptions& o) {
     ++lineno;
     std::string text;
     if (o.jsonl) {
-      const nlohmann::json j =
-          parse_request_line(reader, line, lineno, "{\"text\": \"...\"}");
+      const nlohmann::json j = parse_request_line(reader, line, lineno, "{\"text\": \"...\"}");
       if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
         throw InvalidArgument("stdin line " + std::to_string(lineno) +
                               ": expected an object with a string field \"text\"");

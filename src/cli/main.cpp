@@ -48,8 +48,7 @@ std::string unknown_subcommand(const CLI::App& app, int argc, char** argv) {
         if (!valid.empty()) valid += ", ";
         valid += c->get_name();
       }
-      return "unknown subcommand '" + word + "' for " + path + " (expected one of: " + valid +
-             ")";
+      return "unknown subcommand '" + word + "' for " + path + " (expected one of: " + valid + ")";
     }
     level = sub;
     path += " " + word;

@@ -94,8 +94,8 @@ Json parse_big_numbers(std::string_view text, const std::string& source, const J
 }
 
 template <class Json>
-Json parse_impl(simdjson::dom::parser& parser, size_t& allocated_capacity, const JsonLimits& lim, std::string_view text,
-                       const std::string& source) {
+Json parse_impl(simdjson::dom::parser& parser, size_t& allocated_capacity, const JsonLimits& lim,
+                std::string_view text, const std::string& source) {
   if (text.size() > lim.max_bytes)
     throw FormatError(source + ": JSON document of " + std::to_string(text.size()) +
                       " bytes is larger than the limit of " + std::to_string(lim.max_bytes) +
@@ -130,12 +130,13 @@ Json parse_impl(simdjson::dom::parser& parser, size_t& allocated_capacity, const
 }  // namespace
 
 nlohmann::json JsonReader::parse(std::string_view text, const std::string& source) {
-  return parse_impl<nlohmann::json>(impl_->parser, impl_->allocated_capacity, limits_, text, source);
+  return parse_impl<nlohmann::json>(impl_->parser, impl_->allocated_capacity, limits_, text,
+                                    source);
 }
 
-nlohmann::ordered_json JsonReader::parse_ordered(std::string_view text,
-                                                 const std::string& source) {
-  return parse_impl<nlohmann::ordered_json>(impl_->parser, impl_->allocated_capacity, limits_, text, source);
+nlohmann::ordered_json JsonReader::parse_ordered(std::string_view text, const std::string& source) {
+  return parse_impl<nlohmann::ordered_json>(impl_->parser, impl_->allocated_capacity, limits_, text,
+                                            source);
 }
 
 nlohmann::json parse_json(std::string_view text, const std::string& source,

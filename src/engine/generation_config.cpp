@@ -40,8 +40,9 @@ std::vector<int32_t> id_list(const json& v, const char* key, const std::string& 
     out.push_back(v.get<int32_t>());
     return out;
   }
-  DF_CHECK(v.is_array(), FormatError,
-           src << ": \"" << key << "\" must be a token id or a list of ids, got " << json_excerpt(v));
+  DF_CHECK(
+      v.is_array(), FormatError,
+      src << ": \"" << key << "\" must be a token id or a list of ids, got " << json_excerpt(v));
   for (const auto& e : v) {
     DF_CHECK(e.is_number_integer(), FormatError,
              src << ": \"" << key << "\" must hold integer token ids, got " << json_excerpt(e));

@@ -24,8 +24,7 @@ TextStream::TextStream(const TokenTextSource* source, std::vector<std::string> s
   read_ = context_.size();
 }
 
-std::vector<int32_t> TextStream::window(const std::vector<int32_t>& gen, size_t b,
-                                        size_t e) const {
+std::vector<int32_t> TextStream::window(const std::vector<int32_t>& gen, size_t b, size_t e) const {
   std::vector<int32_t> out;
   out.reserve(e - b);
   const size_t nc = context_.size();

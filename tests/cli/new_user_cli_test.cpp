@@ -20,8 +20,8 @@ std::string model() {
 }
 
 std::string detokenize(const std::vector<int32_t>& ids) {
-  const auto r =
-      test::run_cli({"detokenize", "--model", model(), "--skip-special"}, json{{"ids", ids}}.dump());
+  const auto r = test::run_cli({"detokenize", "--model", model(), "--skip-special"},
+                               json{{"ids", ids}}.dump());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return json::parse(r.out)["text"];
 }
@@ -38,8 +38,8 @@ std::string text_after_prompt(const std::vector<int32_t>& prompt, const std::vec
 }
 
 TEST(NewUserCli, GeneratedTextKeepsTheSpaceAfterThePrompt) {
-  const std::vector<std::string> base = {"generate", "--model", model(), "--prompt", "Lily went",
-                                         "--max-new-tokens", "5", "--greedy"};
+  const std::vector<std::string> base = {"generate",  "--model",          model(), "--prompt",
+                                         "Lily went", "--max-new-tokens", "5",     "--greedy"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> a = base;
     a.insert(a.end(), extra.begin(), extra.end());
@@ -48,8 +48,7 @@ TEST(NewUserCli, GeneratedTextKeepsTheSpaceAfterThePrompt) {
   const auto j_run = with({"--json"});
   ASSERT_EQ(j_run.exit_code, 0) << j_run.err;
   const json j = json::parse(j_run.out);
-  const std::string want =
-      text_after_prompt(j["prompt_ids"].get<std::vector<int32_t>>(), j["ids"]);
+  const std::string want = text_after_prompt(j["prompt_ids"].get<std::vector<int32_t>>(), j["ids"]);
   ASSERT_FALSE(want.empty());
   EXPECT_EQ(want[0], ' ') << want;  // "Lily went" + " to..." (was "Lily wentto")
   EXPECT_EQ(j["text"], want);
@@ -76,8 +75,8 @@ TEST(NewUserCli, StopStringsInterpretEscapes) {
   EXPECT_EQ(j["text"].get<std::string>().find("\\n"), std::string::npos);
   // A stop string spelled with escapes matches the text it stands for.
   const auto u = test::run_cli({"generate", "--model", model(), "--prompt", "Once upon a time",
-                                "--max-new-tokens", "40", "--greedy", "--stop",
-                                "little\\u0020girl", "--json"});
+                                "--max-new-tokens", "40", "--greedy", "--stop", "little\\u0020girl",
+                                "--json"});
   ASSERT_EQ(u.exit_code, 0) << u.err;
   const json ju = json::parse(u.out);
   EXPECT_EQ(ju["finish_reason"], "stop");
@@ -114,9 +113,9 @@ TEST(NewUserCli, ChatDropsOldestTurnsInsteadOfDying) {
   EXPECT_EQ(r.err.find(note, at + 1), std::string::npos) << "said more than once: " << r.err;
 
   // One message longer than the context: refused, and the conversation goes on.
-  const auto big = test::run_cli(
-      {"chat", "--model", model(), "--max-new-tokens", "8", "--greedy", "--json"},
-      long_message(200) + "\nOnce upon a time\n");
+  const auto big =
+      test::run_cli({"chat", "--model", model(), "--max-new-tokens", "8", "--greedy", "--json"},
+                    long_message(200) + "\nOnce upon a time\n");
   ASSERT_EQ(big.exit_code, 0) << big.err;
   EXPECT_NE(big.err.find("not sent"), std::string::npos) << big.err;
   const auto nl = big.out.find('\n');
@@ -126,9 +125,9 @@ TEST(NewUserCli, ChatDropsOldestTurnsInsteadOfDying) {
 }
 
 TEST(NewUserCli, ChatCommands) {
-  const auto r = test::run_cli(
-      {"chat", "--model", model(), "--max-new-tokens", "4", "--greedy", "--json"},
-      "/help\nOnce upon a time\n/reset\n/exit\nnever answered\n");
+  const auto r =
+      test::run_cli({"chat", "--model", model(), "--max-new-tokens", "4", "--greedy", "--json"},
+                    "/help\nOnce upon a time\n/reset\n/exit\nnever answered\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   size_t lines = 0;
   for (char c : r.out) lines += c == '\n';
@@ -164,8 +163,8 @@ TEST(NewUserCli, ThreadsAreCappedAtTheHardware) {
                                 "--max-new-tokens", "2", "--threads", "5000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("--threads 5000 is more than the"), std::string::npos) << r.err;
-  const auto neg = test::run_cli(
-      {"generate", "--model", model(), "--prompt", "Hi", "--threads", "-1"});
+  const auto neg =
+      test::run_cli({"generate", "--model", model(), "--prompt", "Hi", "--threads", "-1"});
   EXPECT_EQ(neg.exit_code, 2);
 }
 

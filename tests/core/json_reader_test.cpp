@@ -23,10 +23,10 @@ std::string error_of(const std::string& text, const JsonLimits& lim = {}) {
 }
 
 TEST(JsonReader, ParsesEveryValueKind) {
-  const auto j = parse_json(
-      R"({"i": -3, "u": 18446744073709551615, "d": 0.5, "s": "a\u00e9\n", "b": true,)"
-      R"( "n": null, "a": [1, [2]], "o": {"k": "v"}, "k": 1, "k": 2})",
-      "t");
+  const auto j =
+      parse_json(R"({"i": -3, "u": 18446744073709551615, "d": 0.5, "s": "a\u00e9\n", "b": true,)"
+                 R"( "n": null, "a": [1, [2]], "o": {"k": "v"}, "k": 1, "k": 2})",
+                 "t");
   EXPECT_EQ(j["i"].get<int64_t>(), -3);
   EXPECT_EQ(j["u"].get<uint64_t>(), 18446744073709551615ull);
   EXPECT_DOUBLE_EQ(j["d"].get<double>(), 0.5);
@@ -50,8 +50,9 @@ TEST(JsonReader, IntegersBeyond64BitsAreDoublesAndOverflowIsAnError) {
   const std::string msg = error_of("[1e99999]");
   EXPECT_NE(msg.find("overflow"), std::string::npos) << msg;
   // The fallback parser keeps the depth limit.
-  EXPECT_NE(error_of("[100000000000000000000000," + nested_arrays(1000) + "]").find("nested deeper"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[100000000000000000000000," + nested_arrays(1000) + "]").find("nested deeper"),
+      std::string::npos);
 }
 
 TEST(JsonReader, OrderedKeepsKeyOrder) {

@@ -43,8 +43,8 @@ std::string mixed_text() {
 class LongInput : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(LongInput, InPiecesEncodesLikeWhole) {
-  auto tok = Tokenizer::from_file(test::shared_data(std::string("tokenizers/") + GetParam() +
-                                                    "/tokenizer.json"));
+  auto tok = Tokenizer::from_file(
+      test::shared_data(std::string("tokenizers/") + GetParam() + "/tokenizer.json"));
   const std::string text = mixed_text();
   ASSERT_GT(text.size(), 100000u);
   ASSERT_LT(text.size(), tok->impl().piece_bytes);  // the reference is encoded whole
