@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bench_long_line.h"
 #include "cli/bench_registry.h"
 #include "cli/cli_util.h"
 #include "core/error.h"
@@ -38,6 +39,8 @@ struct BenchOptions {
   std::string corpus_file;  // one document per line; empty: build from the corpora
   std::string save_corpus;
   bool hf = true;
+  std::vector<double> long_line_mb;  // non-empty: the one-long-line memory mode
+  bool long_line_mask = true;
 };
 
 double secs(Clock::time_point t0) {
@@ -59,11 +62,17 @@ std::vector<std::string> build_corpus(const std::string& data_dir, double mb) {
   std::ifstream en(en_path), zh(zh_path);
   if (!en) throw NotFound(en_path + ": cannot open (expected the MedQuAD corpus; set --data)");
   if (!zh) throw NotFound(zh_path + ": cannot open (expected the Chinese medical dialogue corpus)");
-  auto next = [](std::ifstream& in, std::initializer_list<const char*> keys) -> std::string {
+  JsonReader reader(kRequestJsonLimits);
+  auto next = [&reader](std::ifstream& in, std::initializer_list<const char*> keys) -> std::string {
     std::string line;
     while (std::getline(in, line)) {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) continue;
+      nlohmann::json j;
+      try {
+        j = reader.parse(line, "corpus line");
+      } catch (const FormatError&) {
+        continue;  // a corpus line that is not JSON is skipped, as before
+      }
+      if (!j.is_object()) continue;
       std::string doc;
       for (const char* k : keys)
         if (j.contains(k) && j[k].is_string()) {
@@ -134,6 +143,22 @@ void run_bench(const BenchOptions& o) {
     std::fprintf(stderr, "bench tokenizer: HF tokenizers comparison skipped: %s\n",
                  hf_skip.c_str());
   std::vector<std::string> docs;
+  if (!o.long_line_mb.empty()) {
+    std::vector<std::string> models = o.models;
+    if (models.empty())
+      models = {o.data_dir + "/tokenizers/deepseek-v3", o.data_dir + "/tokenizers/llama3"};
+    if (o.corpus_file.empty()) {
+      docs = build_corpus(o.data_dir, 2);  // text repeated into the line: 2 MB is variety enough
+    } else {
+      std::ifstream in(o.corpus_file);
+      if (!in) throw NotFound(o.corpus_file + ": cannot open (expected one document per line)");
+      std::string line;
+      while (std::getline(in, line))
+        if (!line.empty()) docs.push_back(line);
+    }
+    run_long_line_bench(models, o.long_line_mb, docs, o.long_line_mask);
+    return;
+  }
   if (!o.corpus_file.empty()) {
     std::ifstream in(o.corpus_file);
     if (!in) throw NotFound(o.corpus_file + ": cannot open (expected one document per line)");
@@ -245,13 +270,21 @@ void add_bench_tokenizer(CLI::App& bench) {
                   "Node script that runs HF tokenizers (skipped, with a note in \"hf_1t\", when "
                   "node or the npm package is missing)");
   cmd->add_flag("!--no-hf", o->hf, "Skip the HF tokenizers comparison");
+  cmd->add_option("--long-line-mb", o->long_line_mb,
+                  "Instead: time and peak memory of tokenizing ONE line of each size (MB, "
+                  "comma-separated), and of PII-masking it")
+      ->delimiter(',')
+      ->check(CLI::Range(0.001, 4096.0));
+  cmd->add_flag("!--no-mask", o->long_line_mask, "With --long-line-mb: skip the masking run");
   set_examples(
       cmd,
       "  deepfuse bench tokenizer\n"
       "  deepfuse bench tokenizer --model ../shared/data/tokenizers/qwen3 --corpus-mb 2 --no-hf\n"
       "  # batch-encode thread scaling only (no Node.js needed):\n"
       "  deepfuse bench tokenizer --no-hf --threads-list 1,2,4,8,16\n"
-      "  deepfuse bench tokenizer --no-hf --corpus corpus.txt --model DIR --threads-list 1,16\n");
+      "  deepfuse bench tokenizer --no-hf --corpus corpus.txt --model DIR --threads-list 1,16\n"
+      "  # memory and time of one long line (10 and 50 MB):\n"
+      "  deepfuse bench tokenizer --long-line-mb 10,50 --model ../shared/data/tokenizers/qwen3\n");
   cmd->callback([o] { run_bench(*o); });
 }
 

@@ -1,11 +1,14 @@
 // `deepfuse chat`: an interactive conversation through the model's chat template, with history.
 // Ctrl-D ends the session; Ctrl-C stops the reply being written (a second Ctrl-C at the prompt
-// quits). When stdin is not a terminal, each input line is one user message.
+// quits). When stdin is not a terminal, each input line is one user message. Lines starting with
+// '/' are commands (/help, /reset, /exit). When the history no longer fits the context, the
+// oldest turns are dropped (the system prompt stays) so the conversation goes on.
 #include "deepfuse/auto_model.h"
 
 #include <unistd.h>
 
 #include <signal.h>
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <optional>
@@ -53,6 +56,32 @@ std::string plain_transcript(const nlohmann::ordered_json& messages) {
   return s + "Assistant:";
 }
 
+constexpr const char* kChatHelp =
+    "commands: /help this list; /reset forget the conversation (keeps --system); /exit quit "
+    "(also Ctrl-D)";
+
+// Prompt tokens the history may use: the context less the room the reply needs
+// (--max-new-tokens, or a quarter of the context when it is not set).
+int64_t prompt_budget(int64_t context, const GenerationConfig& cfg) {
+  const int64_t reply = cfg.max_new_tokens.value_or(context / 4);
+  return std::max<int64_t>(1, context - std::min(reply, context - 1));
+}
+
+// Drops the oldest turn after the system prompt: a user message and the reply that followed.
+void drop_oldest_turn(nlohmann::ordered_json* history) {
+  size_t first = 0;
+  while (first < history->size() && (*history)[first]["role"] == "system") ++first;
+  auto it = history->begin() + static_cast<std::ptrdiff_t>(first);
+  it = history->erase(it);
+  if (it != history->end() && (*it)["role"] == "assistant") history->erase(it);
+}
+
+size_t non_system_messages(const nlohmann::ordered_json& history) {
+  size_t n = 0;
+  for (const auto& m : history) n += m["role"] != "system";
+  return n;
+}
+
 void run_chat(const ChatArgs& a) {
   GenerationSession s = open_session(a.gen);
   const bool tty = isatty(STDIN_FILENO) != 0;
@@ -81,6 +110,17 @@ void run_chat(const ChatArgs& a) {
   struct sigaction old {};
   sigaction(SIGINT, &sa, &old);
   Generator g(*s.model, s.text);
+  const int64_t context = s.model->info().max_positions;
+  const int64_t budget = context > 0 ? prompt_budget(context, cfg) : 0;
+  bool told_dropping = false;
+  auto render = [&](const nlohmann::ordered_json& h) {
+    if (!tpl) return plain_transcript(h);
+    ChatTemplateOptions o;
+    o.add_generation_prompt = true;
+    o.extra["bos_token"] = tc.bos_token.value_or("");
+    o.extra["eos_token"] = tc.eos_token.value_or("");
+    return tpl->render(h, o);
+  };
   std::string line;
   for (;;) {
     if (tty) {
@@ -91,22 +131,45 @@ void run_chat(const ChatArgs& a) {
     if (!read_line(std::cin, &line)) break;  // Ctrl-D / end of input
     if (g_interrupted.load()) break;         // Ctrl-C at the prompt
     if (line.empty()) continue;
+    if (line == "/exit" || line == "/quit") break;
+    if (line == "/help" || line == "/?") {
+      std::cerr << kChatHelp << "\n";
+      continue;
+    }
+    if (line == "/reset") {
+      while (non_system_messages(history) > 0) drop_oldest_turn(&history);
+      std::cerr << "(conversation reset)\n";
+      continue;
+    }
     size_t masked = maybe_mask_pii(a.gen, &line);
     history.push_back({{"role", "user"}, {"content", line}});
-    std::string prompt;
-    if (tpl) {
-      ChatTemplateOptions o;
-      o.add_generation_prompt = true;
-      o.extra["bos_token"] = tc.bos_token.value_or("");
-      o.extra["eos_token"] = tc.eos_token.value_or("");
-      prompt = tpl->render(history, o);
-    } else {
-      prompt = plain_transcript(history);
-    }
-    GenerationRequest req;
     // The template already holds the special tokens (transformers: add_special_tokens=False);
     // the plain transcript needs the tokenizer's BOS.
-    req.prompt_ids = s.tokenizer->encode(prompt, /*add_special_tokens=*/!tpl);
+    std::vector<int32_t> prompt_ids = s.tokenizer->encode(render(history), !tpl);
+    // Past the context the conversation would end (issue 13): drop the oldest turns instead.
+    while (budget > 0 && static_cast<int64_t>(prompt_ids.size()) > budget &&
+           non_system_messages(history) > 1) {
+      if (!told_dropping) {
+        std::cerr << "deepfuse: the conversation is longer than the context (" << context
+                  << " tokens, " << budget
+                  << " for the prompt); dropping the oldest turns to fit\n";
+        told_dropping = true;
+      }
+      drop_oldest_turn(&history);
+      prompt_ids = s.tokenizer->encode(render(history), !tpl);
+    }
+    if (budget > 0 && static_cast<int64_t>(prompt_ids.size()) > budget) {
+      const std::string why = "this message is " + std::to_string(prompt_ids.size()) +
+                              " prompt tokens, more than the " + std::to_string(budget) +
+                              " that fit the context; not sent (shorten it, or lower "
+                              "--max-new-tokens)";
+      std::cerr << "deepfuse: " << why << "\n";
+      if (a.json) print_json_line({{"error", why}, {"finish_reason", "context_overflow"}});
+      history.erase(history.end() - 1);
+      continue;
+    }
+    GenerationRequest req;
+    req.prompt_ids = std::move(prompt_ids);
     req.config = cfg;
     req.stopping_criteria.push_back(std::make_shared<InterruptCriteria>());
     std::shared_ptr<engine::BannedPhraseProcessor> proc;
@@ -146,7 +209,11 @@ void run_chat(const ChatArgs& a) {
       std::cout << (interrupted ? " [interrupted]\n" : "\n");
       std::cout.flush();
     }
-    history.push_back({{"role", "assistant"}, {"content", reply}});
+    // The reply text keeps the space its first token decodes to after the prompt
+    // ("Assistant:" + " Hi"); the history holds the message itself, as chat templates expect.
+    const size_t start = reply.find_first_not_of(" \t\n");
+    history.push_back({{"role", "assistant"},
+                       {"content", start == std::string::npos ? "" : reply.substr(start)}});
   }
   sigaction(SIGINT, &old, nullptr);
   if (tty) std::cout << "\n";
@@ -165,7 +232,7 @@ void register_chat(CLI::App& root) {
       cmd,
       "  deepfuse chat --model models/Qwen2.5-0.5B-Instruct --temperature 0.7 --seed 1\n"
       "  printf 'Hi\\nTell me more\\n' | deepfuse chat --model M --max-new-tokens 32 --json\n"
-      "  (Ctrl-D quits; Ctrl-C stops the current reply)\n");
+      "  (Ctrl-D or /exit quits; Ctrl-C stops the current reply; /reset, /help)\n");
 }
 
 }  // namespace deepfuse::cli

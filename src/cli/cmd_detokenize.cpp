@@ -17,27 +17,22 @@ struct DetokenizeOptions {
 
 void run_detokenize(const DetokenizeOptions& o) {
   auto tok = AutoTokenizer::from_pretrained(o.model);
+  JsonReader reader(kRequestJsonLimits);
   std::string line;
   size_t lineno = 0;
   while (read_line(std::cin, &line)) {
     ++lineno;
     if (line.empty()) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range (number overflow)
-      throw InvalidArgument("stdin line " + std::to_string(lineno) +
-                            ": invalid JSON (expected {\"ids\": [1, 2, 3]})");
-    }
+    const nlohmann::json j = parse_request_line(reader, line, lineno, "{\"ids\": [1, 2, 3]}");
     if (!j.is_object() || !j.contains("ids") || !j["ids"].is_array())
       throw InvalidArgument("stdin line " + std::to_string(lineno) +
                             ": expected an object with an array field \"ids\"");
     std::vector<int32_t> ids;
-    ids.reserve(j["ids"].size());
-    for (const auto& v : j["ids"]) {
+    ids.reserve(j.at("ids").size());
+    for (const auto& v : j.at("ids")) {
       if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
         throw InvalidArgument("stdin line " + std::to_string(lineno) +
-                              ": \"ids\" must hold non-negative integers, got " + v.dump());
+                              ": \"ids\" must hold non-negative integers, got " + json_excerpt(v));
       ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
     }
     print_json_line({{"text", tok->decode(ids, o.skip_special)}});

@@ -74,6 +74,7 @@ void register_logits(CLI::App& root) {
       "  python3 -c \"import numpy; print(numpy.load('logits.npy').argmax(-1))\"\n");
   cmd->callback([] {
     apply_threads(threads);
+    check_output_path("--out", out);
     const std::vector<int32_t> tokens = parse_ids(ids);
     auto lm = AutoModelForCausalLM::from_pretrained(model, {.dtype = dtype, .device = device});
     for (int32_t id : tokens)

@@ -16,10 +16,11 @@ bool read_encoder_ids(std::istream& in, bool jsonl, const Tokenizer& tok, int64_
   const size_t n = ++*line_no;
   std::string text = line;
   if (jsonl) {
-    const auto j = nlohmann::json::parse(line, nullptr, false);
+    JsonReader reader(kRequestJsonLimits);
+    const auto j = parse_request_line(reader, line, n, "{\"text\": \"...\"}");
     DF_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), InvalidArgument,
              "stdin line " << n << ": expected {\"text\": \"...\"}");
-    text = j["text"].get<std::string>();
+    text = j.at("text").get<std::string>();
   }
   *ids = tok.encode(text);
   DF_CHECK(!ids->empty(), InvalidArgument, "stdin line " << n << ": text encodes to no tokens");

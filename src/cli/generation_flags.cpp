@@ -69,7 +69,9 @@ void add_generation_flags(CLI::App* cmd, GenerationFlags* f) {
   cmd->add_option("--suppress-tokens", f->suppress_tokens, "Comma-separated ids never generated");
   cmd->add_option("--eos-token-id", f->eos_token_ids, "Comma-separated end-of-sequence ids");
   cmd->add_option("--forced-eos-token-id", f->forced_eos_token_id, "Id forced at the last step");
-  cmd->add_option("--stop", f->stop, "Stop string (repeatable); never printed");
+  cmd->add_option("--stop", f->stop,
+                  "Stop string (repeatable; never printed). Escapes \\n \\t \\r \\\\ \\\" "
+                  "\\uXXXX are interpreted: --stop \"\\n\" stops at a newline");
   cmd->add_option("--seed", f->seed, "Sampling seed (same seed -> same tokens); implies sampling");
   cmd->add_flag("--logprobs", f->logprobs, "Per-token log-probabilities in --json output");
   cmd->add_option("--top-logprobs", f->top_logprobs, "Alternatives per token in --json (0-20)");
@@ -111,7 +113,14 @@ GenerationSession open_session(const GenerationFlags& f) {
   u.presence_penalty = f.presence_penalty;
   u.frequency_penalty = f.frequency_penalty;
   u.forced_eos_token_id = f.forced_eos_token_id;
-  if (!f.stop.empty()) u.stop_strings = f.stop;
+  if (!f.stop.empty()) {
+    std::vector<std::string> stops;
+    for (const auto& s : f.stop) {
+      stops.push_back(unescape_flag(s, "--stop"));
+      DF_CHECK(!stops.back().empty(), InvalidArgument, "--stop: an empty stop string never ends");
+    }
+    u.stop_strings = stops;
+  }
   if (!f.suppress_tokens.empty())
     u.suppress_tokens = parse_ids(f.suppress_tokens, "--suppress-tokens");
   if (!f.eos_token_ids.empty()) u.eos_token_id = parse_ids(f.eos_token_ids, "--eos-token-id");

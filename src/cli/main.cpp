@@ -20,6 +20,42 @@ std::string one_line(std::string s) {
   return s;
 }
 
+// CLI11 reports an unknown subcommand word as "A subcommand is required", which hides the typo.
+// Walks argv down the subcommand tree and names the first word that is not a subcommand where
+// one is expected, with the valid names ("" when every word is fine). Leaves (subcommands without
+// subcommands of their own) take positionals and option values, so the walk stops there.
+std::string unknown_subcommand(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* level = &app;
+  std::string path = "deepfuse";
+  for (int i = 1; i < argc; ++i) {
+    if (level->get_subcommands({}).empty()) return "";
+    const std::string word = argv[i];
+    if (word == "--") return "";
+    if (!word.empty() && word[0] == '-') {
+      // An option of this level that takes a value ("--log-level debug") consumes the next word.
+      if (word.find('=') == std::string::npos) {
+        const CLI::Option* opt = level->get_option_no_throw(word);
+        if (opt != nullptr && opt->get_type_size() != 0) ++i;
+      }
+      continue;
+    }
+    const CLI::App* sub = nullptr;
+    for (const CLI::App* c : level->get_subcommands({}))
+      if (c->check_name(word)) sub = c;
+    if (sub == nullptr) {
+      std::string valid;
+      for (const CLI::App* c : level->get_subcommands({})) {
+        if (!valid.empty()) valid += ", ";
+        valid += c->get_name();
+      }
+      return "unknown subcommand '" + word + "' for " + path + " (expected one of: " + valid + ")";
+    }
+    level = sub;
+    path += " " + word;
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,7 +71,13 @@ int main(int argc, char** argv) {
       "\nExamples:\n"
       "  deepfuse inspect --model assets/models/stories260K\n"
       "  deepfuse SUBCOMMAND --help\n");
+  // Lets options of the top level (--log-level) come after the subcommand too.
+  app.fallthrough();
   for (auto reg : deepfuse::cli::registrars()) reg(app);
+  if (const std::string bad = unknown_subcommand(app, argc, argv); !bad.empty()) {
+    std::cerr << "deepfuse: error: " << bad << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

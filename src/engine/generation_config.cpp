@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "deepfuse/generation.h"
 
 namespace deepfuse {
@@ -39,11 +40,12 @@ std::vector<int32_t> id_list(const json& v, const char* key, const std::string& 
     out.push_back(v.get<int32_t>());
     return out;
   }
-  DF_CHECK(v.is_array(), FormatError,
-           src << ": \"" << key << "\" must be a token id or a list of ids, got " << v.dump());
+  DF_CHECK(
+      v.is_array(), FormatError,
+      src << ": \"" << key << "\" must be a token id or a list of ids, got " << json_excerpt(v));
   for (const auto& e : v) {
     DF_CHECK(e.is_number_integer(), FormatError,
-             src << ": \"" << key << "\" must hold integer token ids, got " << e.dump());
+             src << ": \"" << key << "\" must hold integer token ids, got " << json_excerpt(e));
     out.push_back(e.get<int32_t>());
   }
   return out;
@@ -52,12 +54,7 @@ std::vector<int32_t> id_list(const json& v, const char* key, const std::string& 
 }  // namespace
 
 GenerationConfig GenerationConfig::from_json_text(std::string_view text, const std::string& src) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw FormatError(src + ": not valid JSON (" + e.what() + ")");
-  }
+  const json j = parse_json(text, src);
   DF_CHECK(j.is_object(), FormatError, src << ": expected a JSON object");
   GenerationConfig c;
   get_num(j, "max_new_tokens", c.max_new_tokens, src);
@@ -88,7 +85,7 @@ GenerationConfig GenerationConfig::from_json_text(std::string_view text, const s
     std::vector<std::vector<int32_t>> bw;
     for (const auto& e : *it) {
       DF_CHECK(e.is_array(), FormatError,
-               src << ": \"bad_words_ids\" must be a list of id lists, got " << e.dump());
+               src << ": \"bad_words_ids\" must be a list of id lists, got " << json_excerpt(e));
       bw.push_back(id_list(e, "bad_words_ids", src));
     }
     c.bad_words_ids = std::move(bw);
@@ -113,7 +110,7 @@ GenerationConfig GenerationConfig::from_json_text(std::string_view text, const s
     std::map<int32_t, double> lb;
     for (auto kv = it->begin(); kv != it->end(); ++kv) {
       DF_CHECK(kv.value().is_number(), FormatError,
-               src << ": \"logit_bias\" values must be numbers, got " << kv.value().dump());
+               src << ": \"logit_bias\" values must be numbers, got " << json_excerpt(kv.value()));
       size_t pos = 0;
       int64_t id = -1;
       try {

@@ -125,7 +125,7 @@ std::vector<GenerationResult> Generator::generate(std::vector<GenerationRequest>
     DF_CHECK(s.rc.stop_strings.empty() || text_, InvalidArgument,
              "stop_strings need a tokenizer (no TokenTextSource was given)");
     s.ids = r.prompt_ids;
-    s.text = std::make_unique<engine::TextStream>(text_.get(), s.rc.stop_strings);
+    s.text = std::make_unique<engine::TextStream>(text_.get(), s.rc.stop_strings, r.prompt_ids);
     total_blocks += (s.rc.max_length + bs - 1) / bs;
   }
   for (auto& s : seqs)

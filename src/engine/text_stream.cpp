@@ -11,15 +11,25 @@ bool ends_with_replacement(const std::string& s) {
          static_cast<unsigned char>(s[s.size() - 1]) == 0xBD;
 }
 
-std::vector<int32_t> slice(const std::vector<int32_t>& v, size_t b, size_t e) {
-  return {v.begin() + static_cast<std::ptrdiff_t>(b), v.begin() + static_cast<std::ptrdiff_t>(e)};
-}
-
 }  // namespace
 
-TextStream::TextStream(const TokenTextSource* source, std::vector<std::string> stop_strings)
+TextStream::TextStream(const TokenTextSource* source, std::vector<std::string> stop_strings,
+                       const std::vector<int32_t>& context)
     : source_(source), stops_(std::move(stop_strings)) {
   for (const auto& s : stops_) max_stop_ = std::max(max_stop_, s.size());
+  const size_t keep = std::min(context.size(), kContextIds);
+  context_.assign(context.end() - static_cast<std::ptrdiff_t>(keep), context.end());
+  // The context is already "read": only generated ids produce text.
+  prefix_ = 0;
+  read_ = context_.size();
+}
+
+std::vector<int32_t> TextStream::window(const std::vector<int32_t>& gen, size_t b, size_t e) const {
+  std::vector<int32_t> out;
+  out.reserve(e - b);
+  const size_t nc = context_.size();
+  for (size_t i = b; i < e; ++i) out.push_back(i < nc ? context_[i] : gen[i - nc]);
+  return out;
 }
 
 void TextStream::append(const std::string& delta) {
@@ -39,31 +49,38 @@ void TextStream::append(const std::string& delta) {
 
 bool TextStream::update(const std::vector<int32_t>& gen) {
   if (!source_ || matched_) return matched_.has_value();
-  const std::string prefix_text = source_->decode(slice(gen, prefix_, read_));
-  const std::string new_text = source_->decode(slice(gen, prefix_, gen.size()));
+  const size_t total = context_.size() + gen.size();
+  const std::string prefix_text = source_->decode(window(gen, prefix_, read_));
+  const std::string new_text = source_->decode(window(gen, prefix_, total));
   if (new_text.size() > prefix_text.size() && !ends_with_replacement(new_text)) {
     if (new_text.compare(0, prefix_text.size(), prefix_text) == 0) {
       append(new_text.substr(prefix_text.size()));
     } else {
-      // The decoder rewrote earlier text (rare): fall back to the full decode.
-      const std::string full = source_->decode(gen);
-      if (full.size() > text_.size() && full.compare(0, text_.size(), text_) == 0)
-        append(full.substr(text_.size()));
+      // The decoder rewrote earlier text (rare): fall back to the full decode, less the
+      // context's own text.
+      const std::string ctx = source_->decode(context_);
+      const std::string full = source_->decode(window(gen, 0, total));
+      if (full.compare(0, ctx.size(), ctx) == 0) {
+        const std::string gen_text = full.substr(ctx.size());
+        if (gen_text.size() > text_.size() && gen_text.compare(0, text_.size(), text_) == 0)
+          append(gen_text.substr(text_.size()));
+      }
     }
     prefix_ = read_;
-    read_ = gen.size();
+    read_ = total;
   }
   return matched_.has_value();
 }
 
 void TextStream::finish(const std::vector<int32_t>& gen) {
-  if (!source_ || matched_ || read_ == gen.size()) return;
-  const std::string prefix_text = source_->decode(slice(gen, prefix_, read_));
-  const std::string new_text = source_->decode(slice(gen, prefix_, gen.size()));
+  const size_t total = context_.size() + gen.size();
+  if (!source_ || matched_ || read_ == total) return;
+  const std::string prefix_text = source_->decode(window(gen, prefix_, read_));
+  const std::string new_text = source_->decode(window(gen, prefix_, total));
   if (new_text.size() > prefix_text.size() &&
       new_text.compare(0, prefix_text.size(), prefix_text) == 0)
     append(new_text.substr(prefix_text.size()));
-  prefix_ = read_ = gen.size();
+  prefix_ = read_ = total;
 }
 
 size_t TextStream::holdback() const {

@@ -5,6 +5,11 @@
 // output is, and a character split over several byte tokens appears only once complete.
 // Stop strings are searched in the decoded text; the text that streams out stops short of any
 // suffix that could still become a stop string, so a stop string is never partially emitted.
+//
+// The window starts on the last few prompt ids (`context`), so the text is transformers'
+// decode(prompt + generated) minus decode(prompt): a SentencePiece decoder strips the leading
+// space of a sequence's first token, which decoding the generated ids alone would lose
+// ("Lily went" + "▁to" printed "Lily wentto": issue 13).
 #pragma once
 
 #include <cstdint>
@@ -18,7 +23,13 @@ namespace deepfuse::engine {
 
 class TextStream {
  public:
-  TextStream(const TokenTextSource* source, std::vector<std::string> stop_strings);
+  // `context`: the prompt ids (only the last kContextIds are kept).
+  TextStream(const TokenTextSource* source, std::vector<std::string> stop_strings,
+             const std::vector<int32_t>& context = {});
+
+  // Prompt ids kept as context: enough for a decoder to see the sequence does not start here,
+  // and for a character whose bytes straddle the prompt's end (vLLM uses 5).
+  static constexpr size_t kContextIds = 6;
 
   // Call after appending a token to `generated` (generated ids only). Returns true when a stop
   // string now appears in the text; text() is then cut before it.
@@ -35,10 +46,13 @@ class TextStream {
 
  private:
   void append(const std::string& delta);
+  // Ids [b, e) of context_ + generated.
+  std::vector<int32_t> window(const std::vector<int32_t>& generated, size_t b, size_t e) const;
   size_t holdback() const;
 
   const TokenTextSource* source_;
   std::vector<std::string> stops_;
+  std::vector<int32_t> context_;
   size_t max_stop_ = 0;
   size_t prefix_ = 0, read_ = 0;
   std::string text_;

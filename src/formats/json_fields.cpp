@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "core/mapped_file.h"
 
 namespace deepfuse {
@@ -17,13 +18,7 @@ JsonFields::JsonFields(const Json& j, std::string file, std::string prefix)
 }
 
 Json JsonFields::load_file(const std::string& path) {
-  const std::string text = read_file(path);
-  Json j;
-  try {
-    j = Json::parse(text);
-  } catch (const Json::exception& e) {
-    throw FormatError(path + ": not valid JSON (" + e.what() + ")");
-  }
+  const Json j = load_json_file(path);
   if (!j.is_object()) throw FormatError(path + ": expected a JSON object at the top level");
   return j;
 }
@@ -32,7 +27,7 @@ void JsonFields::fail(const std::string& key, const char* expected) const {
   if (!has(key))
     throw FormatError(file_ + ": required field '" + prefix_ + key + "' is missing (expected " +
                       expected + ")");
-  throw FormatError(file_ + ": field '" + prefix_ + key + "' is " + (*j_)[key].dump() +
+  throw FormatError(file_ + ": field '" + prefix_ + key + "' is " + json_excerpt((*j_)[key]) +
                     " (expected " + expected + ")");
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 
 namespace deepfuse {
 
@@ -24,12 +25,7 @@ WeightStore WeightStore::open_index(const std::string& index_path) {
   namespace fs = std::filesystem;
   WeightStore s;
   s.source_ = index_path;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(index_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(index_path + ": not valid JSON (" + e.what() + ")");
-  }
+  nlohmann::json j = load_json_file(index_path);
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw FormatError(index_path + ": expected an object with a 'weight_map' object");
   const fs::path dir = fs::path(index_path).parent_path();

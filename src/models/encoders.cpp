@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "core/thread_pool.h"
 #include "formats/json_fields.h"
 #include "models/encoder.h"
@@ -295,7 +296,7 @@ class Encoder final : public EncoderModel {
     info_.normalize = false;
     const auto modules = folder.file("modules.json");
     if (!modules) return;
-    const nlohmann::json mj = nlohmann::json::parse(read_file(*modules), nullptr, false);
+    const nlohmann::json mj = load_json_file(*modules);
     DF_CHECK(mj.is_array(), FormatError, *modules << ": expected a JSON list of modules");
     for (const auto& m : mj) {
       if (!m.is_object()) continue;

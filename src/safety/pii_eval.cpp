@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 
 namespace deepfuse {
 
@@ -11,13 +12,14 @@ std::vector<PiiEvalCase> load_pii_eval(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   DF_CHECK(in.good(), NotFound, "PII evaluation file not found: " << path);
   std::vector<PiiEvalCase> cases;
+  JsonReader reader(kRequestJsonLimits);
   std::string line;
   size_t lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json j = reader.parse(line, path + ":" + std::to_string(lineno));
     DF_CHECK(j.is_object(), FormatError,
              path << ":" << lineno << ": expected one JSON object per line");
     DF_CHECK(j.contains("text") && j["text"].is_string(), FormatError,

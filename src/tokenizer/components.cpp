@@ -5,6 +5,7 @@
 #include <array>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 
 namespace deepfuse::tok {
 
@@ -47,7 +48,7 @@ int64_t int_in(const json& v, int64_t lo, int64_t hi, const std::string& path) {
                                           : false;
   if (!ok)
     bad(path, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                  "], got " + v.dump());
+                  "], got " + json_excerpt(v));
   return v.get<int64_t>();
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "tokenizer/unicode.h"
 
 namespace deepfuse::tok {
@@ -325,17 +326,15 @@ void parse_tokenizer_json(std::string_view text, const std::string& source, json
     cut.append(text.substr(pos));
     doc = cut;
   }
-  try {
-    *rest = json::parse(doc.begin(), doc.end());
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
-    // Re-parse the original text so the reported byte position is the user's.
-    try {
-      (void)json::parse(text.begin(), text.end());
-    } catch (const json::exception& e2) {
-      throw FormatError(source + ": invalid JSON: " + e2.what());
-    }
-    throw FormatError(source + ": invalid JSON: " + e.what());
-  }
+  // The size limit applies to the whole file; the rest (everything but the two big arrays, which
+  // the flat parsers below read without recursion) goes through the program's one JSON reader
+  // and its depth limit.
+  const JsonLimits limits;
+  if (text.size() > limits.max_bytes)
+    throw FormatError(source + ": JSON document of " + std::to_string(text.size()) +
+                      " bytes is larger than the limit of " + std::to_string(limits.max_bytes) +
+                      " bytes");
+  *rest = parse_json(doc, source, limits);
   if (vs.second > vs.first) parse_vocab(text.substr(vs.first, vs.second - vs.first), source, data);
   if (ms.second > ms.first) parse_merges(text.substr(ms.first, ms.second - ms.first), source, data);
 }

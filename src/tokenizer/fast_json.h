@@ -1,7 +1,8 @@
 // Fast path for the two huge arrays of tokenizer.json ("model.vocab" and "model.merges"): they
 // are located with a lightweight structural scan, parsed by a specialised parser, and cut out of
-// the text handed to nlohmann::json (which is ~5x slower on them). Keeps DeepSeek-V3 /
-// Llama-3 tokenizer.json loads well under 150 ms.
+// the text handed to the program's JSON reader (core/json_reader.h: simdjson with a depth limit,
+// building nlohmann::json, ~10x slower on these two arrays; DECISIONS.md "JSON reader"). Keeps
+// DeepSeek-V3 / Llama-3 tokenizer.json loads well under 150 ms.
 #pragma once
 
 #include <string>

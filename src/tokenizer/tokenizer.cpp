@@ -15,6 +15,27 @@ namespace deepfuse {
 
 namespace tokenizer_detail {
 
+namespace {
+
+bool ascii_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// End of the piece of `s` that starts before `from`: the first word start at or after `from`,
+// a space between two ASCII letters. Every pre-tokenizer we load ends a pre-token there (the
+// GPT-2 / Llama-3 / DeepSeek / Qwen regexes: a letter run stops at the space and " x" starts
+// the next; Metaspace, BERT and whitespace splitters split at it), so cutting there changes no
+// token (LongInput.InPiecesEncodesLikeWhole checks every shared tokenizer). Not at a "▁" left by
+// a SentencePiece normalizer: BERT keeps "a▁b" one word. s.size() when there is no such place
+// (e.g. Chinese text without spaces): the rest stays one piece.
+size_t piece_end(const std::string& s, size_t from) {
+  for (size_t p = std::max<size_t>(from, 1); p + 1 < s.size(); ++p)
+    if (s[p] == ' ' && ascii_letter(s[p - 1]) && ascii_letter(s[p + 1])) return p;
+  return s.size();
+}
+
+}  // namespace
+
 std::optional<int32_t> TokenizerImpl::lookup(std::string_view token) const {
   if (const AddedToken* a = added.by_content(token)) return a->id;
   if (model) return model->token_to_id(token);
@@ -59,24 +80,45 @@ Seq TokenizerImpl::encode_seq(std::string_view input) const {
     if (s.ns.empty()) continue;
     added.split(s, true, &splits);
   }
-  // 3. Pre-tokenization.
-  if (pre_tokenizer) pre_tokenizer->pre_tokenize(&splits);
-  // 4. Model.
+  // 3. Pre-tokenization and 4. the model, one split at a time: pre-tokenizers transform each
+  // split on its own (HF PreTokenizedString::split), so the per-word bookkeeping (a Split per
+  // word, ~80 bytes) only ever exists for one split, and a long split (one 200 MB line: 15.8 GB
+  // when all its words were held at once, issue 13) is cut into pieces of ~piece_bytes first.
   std::vector<Token> toks;
+  std::vector<Split> words;
   seq.ids.reserve(input.size() / 3 + 4);
   seq.offsets.reserve(input.size() / 3 + 4);
+  auto run = [&](Split&& s) {
+    words.clear();
+    words.push_back(std::move(s));
+    if (pre_tokenizer && words[0].added_id < 0) pre_tokenizer->pre_tokenize(&words);
+    for (auto& w : words) {
+      if (w.ns.empty()) continue;
+      if (w.added_id >= 0) {
+        seq.ids.push_back(w.added_id);
+        seq.offsets.push_back(w.ns.original_span(0, w.ns.size()));
+        continue;
+      }
+      toks.clear();
+      model->tokenize(w.ns.str(), w.byte_level, &toks);
+      for (auto& t : toks) {
+        seq.ids.push_back(t.id);
+        seq.offsets.push_back(w.ns.original_span(t.span.first, t.span.second));
+      }
+    }
+  };
   for (auto& s : splits) {
-    if (s.ns.empty()) continue;
-    if (s.added_id >= 0) {
-      seq.ids.push_back(s.added_id);
-      seq.offsets.push_back(s.ns.original_span(0, s.ns.size()));
+    if (s.added_id >= 0 || !pre_tokenizer || s.ns.size() <= piece_bytes) {
+      run(std::move(s));
       continue;
     }
-    toks.clear();
-    model->tokenize(s.ns.str(), s.byte_level, &toks);
-    for (auto& t : toks) {
-      seq.ids.push_back(t.id);
-      seq.offsets.push_back(s.ns.original_span(t.span.first, t.span.second));
+    for (size_t b = 0; b < s.ns.size();) {
+      const size_t e = piece_end(s.ns.str(), b + piece_bytes);
+      Split part;
+      part.ns = s.ns.slice(b, e);
+      part.byte_level = s.byte_level;
+      run(std::move(part));
+      b = e;
     }
   }
   seq.special.assign(seq.ids.size(), 0);

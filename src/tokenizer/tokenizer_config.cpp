@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "core/mapped_file.h"
 
 namespace deepfuse {
@@ -26,12 +27,7 @@ std::optional<std::string> token_field(const json& j, const char* key, const std
 }  // namespace
 
 TokenizerConfig parse_tokenizer_config(std::string_view text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number overflow
-    throw FormatError(source + ": invalid JSON: " + e.what());
-  }
+  const json j = parse_json(text, source);
   if (!j.is_object()) throw FormatError(source + ": expected a JSON object at the top level");
   TokenizerConfig c;
   c.raw_json = std::string(text);

@@ -23,6 +23,9 @@ struct TokenizerImpl : public TokenLookup {
   AddedVocabulary added;
   bool byte_level = false;         // the pre-tokenizer maps bytes to GPT-2 unicode
   bool post_needs_tokens = false;  // ByteLevel offset trimming looks at token strings
+  // Splits longer than this are pre-tokenized and run through the model a piece at a time
+  // (encode_seq); a setting of the loaded tokenizer, lowered by tests to force pieces.
+  size_t piece_bytes = size_t{1} << 20;
   TokenizerConfig config;
   std::optional<int32_t> bos_id, eos_id, pad_id, unk_id;
 
