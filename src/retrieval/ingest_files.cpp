@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "retrieval/filter.h"
 
 namespace deepfuse::retrieval {
@@ -51,8 +52,15 @@ void add_field(Document* d, const std::string& key, const nlohmann::json& v) {
 }  // namespace
 
 std::string parse_jsonl_line(const std::string& line, Document* doc) {
-  auto j = nlohmann::json::parse(line, nullptr, false);
-  if (j.is_discarded()) return "invalid JSON: expected one JSON object per line";
+  // The program's one JSON reader (depth and size limits, short error excerpts); one parser per
+  // thread keeps its buffers across the lines of a file.
+  thread_local JsonReader reader(kRequestJsonLimits);
+  nlohmann::json j;
+  try {
+    j = reader.parse(line, "line");
+  } catch (const FormatError& e) {
+    return std::string(e.what()) + ": expected one JSON object per line";
+  }
   if (!j.is_object()) return "expected a JSON object, got " + std::string(j.type_name());
   Document d;
   const nlohmann::json* id = j.contains("id") ? &j["id"] : j.contains("_id") ? &j["_id"] : nullptr;
