@@ -33,14 +33,38 @@ void mlp_forward(const MlpWeights& w, const Tensor& x, Tensor& out) {
   out = ops::linear(g, w.down_proj);  // [n, hidden]
 }
 
+MoeRouter moe_router(const DeepseekConfig& cfg) {
+  MoeRouter r;
+  if (cfg.is_v3 || cfg.topk_method == "noaux_tc") {
+    // A V2 folder that asks for noaux_tc gets the V3 rule (the DeepSeek reference code).
+    r.method = MoeTopk::NoauxTc;
+  } else if (cfg.topk_method == "group_limited_greedy") {
+    r.method = MoeTopk::GroupLimitedGreedy;
+  } else if (cfg.topk_method == "greedy") {
+    r.method = MoeTopk::Greedy;
+  } else {
+    throw FormatError("DeepSeek config.json: topk_method \"" + cfg.topk_method +
+                      "\" is not one of greedy, group_limited_greedy, noaux_tc");
+  }
+  if (cfg.is_v3 || cfg.scoring_func == "sigmoid") {
+    r.scoring = MoeScoring::Sigmoid;
+  } else if (cfg.scoring_func == "softmax") {
+    r.scoring = MoeScoring::Softmax;
+  } else {
+    throw FormatError("DeepSeek config.json: scoring_func \"" + cfg.scoring_func +
+                      "\" is not one of softmax, sigmoid");
+  }
+  return r;
+}
+
 MoeRouting moe_route(const DeepseekConfig& cfg, const MoeWeights& w, const Tensor& x) {
   DF_PROFILE_OP("moe_route");
   const int64_t n = x.dim(0);
   const int64_t E = cfg.n_routed_experts, k = cfg.num_experts_per_tok;
   // transformers computes the router in f32 whatever the model dtype (gate is f32 here).
   Tensor logits = ops::linear(x, w.gate);  // [n, E]
-  const bool v3_rule = cfg.is_v3 || cfg.topk_method == "noaux_tc";
-  const bool sigmoid = cfg.is_v3 || cfg.scoring_func == "sigmoid";
+  const bool v3_rule = w.router.method == MoeTopk::NoauxTc;
+  const bool sigmoid = w.router.scoring == MoeScoring::Sigmoid;
   MoeRouting r;
   r.k = k;
   r.ids.resize(static_cast<size_t>(n * k));
@@ -96,7 +120,7 @@ MoeRouting moe_route(const DeepseekConfig& cfg, const MoeWeights& w, const Tenso
       if (cfg.norm_topk_prob)
         for (int64_t i = 0; i < k; ++i) wts[i] /= (sum + 1e-20f);
     } else {
-      if (cfg.topk_method == "group_limited_greedy") {
+      if (w.router.method == MoeTopk::GroupLimitedGreedy) {
         for (int64_t g = 0; g < groups; ++g) {
           const float* c = scores.data() + g * per_group;
           group_scores[g] = *std::max_element(c, c + per_group);
@@ -120,7 +144,7 @@ MoeRouting moe_route(const DeepseekConfig& cfg, const MoeWeights& w, const Tenso
 }
 
 void moe_forward(const DeepseekConfig& cfg, const MoeWeights& w, const Tensor& x, Tensor& out,
-                 std::vector<int64_t>& counts) {
+                 int64_t* counts) {
   const int64_t n = x.dim(0), hidden = x.dim(1), E = cfg.n_routed_experts;
   const MoeRouting r = moe_route(cfg, w, x);
   // Group the (token, weight) pairs by expert.
@@ -134,7 +158,7 @@ void moe_forward(const DeepseekConfig& cfg, const MoeWeights& w, const Tensor& x
   for (int64_t e = 0; e < E; ++e) {
     const auto& toks = by_expert[static_cast<size_t>(e)];
     if (toks.empty()) continue;
-    counts[static_cast<size_t>(e)] += static_cast<int64_t>(toks.size());
+    if (counts) counts[e] += static_cast<int64_t>(toks.size());
     DF_PROFILE_OP("moe_expert");
     const int64_t m = static_cast<int64_t>(toks.size());
     Tensor xe = Tensor::empty(DType::F32, Shape{m, hidden});  // [m, hidden] gathered rows

@@ -29,7 +29,18 @@ struct MlpWeights {
   Tensor down_proj;  // [hidden, inter]
 };
 
+// The routing rule, parsed from config.json once at load (not compared as strings per call).
+enum class MoeScoring { Softmax, Sigmoid };
+enum class MoeTopk { Greedy, GroupLimitedGreedy, NoauxTc };
+struct MoeRouter {
+  MoeScoring scoring = MoeScoring::Softmax;
+  MoeTopk method = MoeTopk::Greedy;  // NoauxTc: the V3 rule (corrected choice, group top-2 sum)
+};
+// FormatError naming the value when scoring_func / topk_method is not one of the above.
+MoeRouter moe_router(const DeepseekConfig& cfg);
+
 struct MoeWeights {
+  MoeRouter router;
   Tensor gate;                     // router [n_routed_experts, hidden], f32
   Tensor e_score_correction_bias;  // [n_routed_experts] f32 (noaux_tc only)
   std::vector<MlpWeights> experts;
@@ -49,8 +60,8 @@ struct MoeRouting {
 MoeRouting moe_route(const DeepseekConfig& cfg, const MoeWeights& w, const Tensor& x);
 
 // out [n, hidden] = shared(x) + sum_k weight_k * expert_k(x). Adds each expert's number of
-// tokens to `counts` (size n_routed_experts).
+// tokens to `counts` (n_routed_experts entries) when not null.
 void moe_forward(const DeepseekConfig& cfg, const MoeWeights& w, const Tensor& x, Tensor& out,
-                 std::vector<int64_t>& counts);
+                 int64_t* counts);
 
 }  // namespace deepfuse
