@@ -242,9 +242,7 @@ void mla_cache_write(const Tensor& latent, const Tensor& k_pe, const BlockTables
                                               << r + dr);
   DF_CHECK(t.num_tokens_total() == n, InvalidArgument,
            "mla_cache_write: batch has " << t.num_tokens_total() << " tokens, 'latent' " << n);
-  std::vector<int32_t> all(static_cast<size_t>(t.n_seqs));
-  for (int32_t s = 0; s < t.n_seqs; ++s) all[static_cast<size_t>(s)] = s;
-  for (int32_t s : all) {
+  for (int32_t s = 0; s < t.n_seqs; ++s) {
     const int64_t total = static_cast<int64_t>(t.context_len[static_cast<size_t>(s)]) +
                           t.num_tokens[static_cast<size_t>(s)];
     const int64_t need = (total + cache.block_size() - 1) / cache.block_size();

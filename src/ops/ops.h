@@ -140,4 +140,44 @@ void mla_attention_expanded(const Tensor& q, const Tensor& kv_b_proj, const Bloc
                             const std::vector<int32_t>& seqs, const KVCache& cache, int32_t layer,
                             const MlaParams& params, Tensor& out);
 
+// ---- mixture of experts ---------------------------------------------------------------------
+// Routing rule, parsed from config.json once at load.
+enum class MoeScoring { Softmax, Sigmoid };
+// Greedy: top-k of the scores. GroupLimitedGreedy (DeepSeek-V2): group score = max expert
+// score, experts outside the best topk_group groups score 0. NoauxTc (V3): choice on scores +
+// correction bias, group score = sum of the group's two best, others -inf; weights are the
+// uncorrected scores (renormalised when norm_topk_prob).
+enum class MoeTopk { Greedy, GroupLimitedGreedy, NoauxTc };
+struct MoeRouteParams {
+  MoeScoring scoring = MoeScoring::Softmax;
+  MoeTopk method = MoeTopk::Greedy;
+  int64_t top_k = 1;
+  int64_t n_group = 1;
+  int64_t topk_group = 1;
+  bool norm_topk_prob = false;  // NoauxTc only (transformers' V2 never renormalises)
+  float routed_scaling_factor = 1.f;
+};
+// ids [n, top_k] int32 and weights [n, top_k] f32 from router logits [n, n_experts] f32;
+// correction_bias [n_experts] (NoauxTc) or nullptr.
+void moe_route(const Tensor& logits, const Tensor* correction_bias, const MoeRouteParams& params,
+               Tensor& ids, Tensor& weights);
+// One expert's SwiGLU-style MLP: down(act(gate(x)) * up(x)) (weights borrowed, not owned).
+struct MoeExpert {
+  const Tensor* gate_proj = nullptr;  // [inter, hidden]
+  const Tensor* up_proj = nullptr;    // [inter, hidden]
+  const Tensor* down_proj = nullptr;  // [hidden, inter]
+};
+// out [n, hidden] = sum_k weights[t, k] * expert_{ids[t, k]}(x[t]), tokens grouped per expert
+// (one gate/up/down pass per active expert). Adds each expert's picks to counts[e] when not null.
+void moe_experts(const Tensor& x, const Tensor& ids, const Tensor& weights,
+                 const std::vector<MoeExpert>& experts, Activation act, Tensor& out,
+                 int64_t* counts = nullptr);
+
+// ---- bidirectional attention over a ragged batch (encoders) ---------------------------------
+// out [n, n_heads, head_dim] = softmax(q K^T * scale) V within each sequence, no mask and no
+// padding: sequence i is rows [seq_begin[i], seq_begin[i + 1]) of q/k/v [n, n_heads, head_dim]
+// (seq_begin: n_seqs + 1 offsets, 0 first, n last, non-decreasing). scale 0 = 1/sqrt(head_dim).
+void attention_bidirectional(const Tensor& q, const Tensor& k, const Tensor& v,
+                             const std::vector<int32_t>& seq_begin, float scale, Tensor& out);
+
 }  // namespace deepfuse::ops
