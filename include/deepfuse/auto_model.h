@@ -24,7 +24,8 @@
 #include "formats/hf_config.h"
 #include "models/causal_lm.h"
 #include "models/encoder.h"
-#include "models/forward.h"
+#include "core/forward_batch.h"
+#include "core/kv_cache.h"
 
 namespace deepfuse {
 

@@ -178,20 +178,19 @@ void run(const Options& o) {
   Tensor l = model.forward(ForwardBatch::single(prompt, 0, blocks, false), cache);
   const double prefill_s = secs(t0);
   std::vector<double> steps;
-  std::vector<double> attn(static_cast<size_t>(c.num_layers), 0.0), mlp(attn);
+  ForwardStats stats;  // per-layer seconds summed over the decode steps
+  stats.time_layers = true;
   int32_t len = o.prompt;
   for (int i = 0; i < o.decode_tokens; ++i) {
     const float* row = l.data<float>();
     const int32_t next = static_cast<int32_t>(std::max_element(row, row + c.vocab_size) - row);
     t0 = Clock::now();
-    l = model.forward(ForwardBatch::single({next}, len, blocks, false), cache);
+    l = model.forward(ForwardBatch::single({next}, len, blocks, false), cache, &stats);
     steps.push_back(secs(t0));
     ++len;
-    for (int64_t k = 0; k < c.num_layers; ++k) {
-      attn[static_cast<size_t>(k)] += model.last_attention_seconds()[static_cast<size_t>(k)];
-      mlp[static_cast<size_t>(k)] += model.last_mlp_seconds()[static_cast<size_t>(k)];
-    }
   }
+  const std::vector<double>& attn = stats.attention_seconds;
+  const std::vector<double>& mlp = stats.mlp_seconds;
   const double step = median(steps);
   nlohmann::json layers = nlohmann::json::array();
   for (int64_t k = 0; k < c.num_layers; ++k) {

@@ -156,7 +156,6 @@ DeepseekForCausalLM::DeepseekForCausalLM(const HFConfig& hf, const WeightStore& 
   lm_head_ = cfg_.tie_word_embeddings ? embed_ : ld.get("lm_head.weight", {cfg_.vocab_size, hid});
 
   layers_.resize(static_cast<size_t>(cfg_.num_layers));
-  expert_counts_.resize(static_cast<size_t>(cfg_.num_layers));
   for (int64_t i = 0; i < cfg_.num_layers; ++i) {
     Layer& L = layers_[static_cast<size_t>(i)];
     const std::string p = layer_prefix(i);
@@ -192,6 +191,7 @@ DeepseekForCausalLM::DeepseekForCausalLM(const HFConfig& hf, const WeightStore& 
     }
     const int64_t E = cfg_.n_routed_experts, mi = cfg_.moe_intermediate_size;
     MoeWeights& moe = L.experts;
+    moe.router = moe_router(cfg_);
     moe.gate = ld.get_f32(m + "gate.weight", {E, hid});
     if (cfg_.is_v3 || cfg_.topk_method == "noaux_tc")
       moe.e_score_correction_bias = ld.get_f32(m + "gate.e_score_correction_bias", {E});
@@ -210,7 +210,6 @@ DeepseekForCausalLM::DeepseekForCausalLM(const HFConfig& hf, const WeightStore& 
       moe.shared.down_proj = ld.get(m + "shared_experts.down_proj.weight", {hid, si});
       moe.has_shared = true;
     }
-    expert_counts_[static_cast<size_t>(i)].assign(static_cast<size_t>(E), 0);
   }
 
   info_.architecture = hf.architecture.empty()
@@ -222,8 +221,6 @@ DeepseekForCausalLM::DeepseekForCausalLM(const HFConfig& hf, const WeightStore& 
   info_.num_parameters = ld.params();
   const std::string probe = "model.layers.0.self_attn.kv_a_proj_with_mqa.weight";
   info_.weight_dtype = ws.contains(probe) ? ws.dtype(probe) : embed_.dtype();
-  attn_secs_.assign(static_cast<size_t>(cfg_.num_layers), 0.0);
-  mlp_secs_.assign(static_cast<size_t>(cfg_.num_layers), 0.0);
 }
 
 std::unique_ptr<DeepseekForCausalLM> DeepseekForCausalLM::load(const std::string& dir,
@@ -238,11 +235,13 @@ std::vector<KVLayerSpec> DeepseekForCausalLM::kv_layout() const {
                                   KVLayerSpec{cfg_.kv_cache_width(), kv_dtype_});
 }
 
-void DeepseekForCausalLM::reset_expert_counts() {
-  for (auto& v : expert_counts_) std::fill(v.begin(), v.end(), 0);
+Tensor DeepseekForCausalLM::forward(const ForwardBatch& batch, KVCache& cache,
+                                    ForwardStats* stats) const {
+  return forward(batch, cache, stats, MlaMode::Auto);
 }
 
-Tensor DeepseekForCausalLM::forward(const ForwardBatch& batch, KVCache& cache) {
+Tensor DeepseekForCausalLM::forward(const ForwardBatch& batch, KVCache& cache,
+                                    ForwardStats* stats, MlaMode mode) const {
   validate_batch(batch, cache, cfg_.num_layers, cfg_.kv_cache_width(), cfg_.vocab_size);
   const int64_t n = batch.num_tokens(), hid = cfg_.hidden_size;
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
@@ -252,27 +251,41 @@ Tensor DeepseekForCausalLM::forward(const ForwardBatch& batch, KVCache& cache) {
   Tensor h = ops::embedding(embed_, batch.tokens);  // [n, hidden]
   const ops::RopeAngles angles =
       ops::rope_angles(batch.positions, rope_.inv_freq, rope_.attention_scaling);
+  const BlockTables tables = batch.block_tables();  // once per step, read by every layer
+  const size_t layers = static_cast<size_t>(cfg_.num_layers);
+  const bool timed = stats && stats->time_layers;
+  if (stats) {
+    stats->expert_counts.resize(layers);
+    for (size_t l = 0; l < layers; ++l)
+      if (layers_[l].moe)
+        stats->expert_counts[l].resize(static_cast<size_t>(cfg_.n_routed_experts), 0);
+    if (timed) {
+      stats->attention_seconds.resize(layers, 0.0);
+      stats->mlp_seconds.resize(layers, 0.0);
+    }
+  }
   Tensor x = Tensor::empty(DType::F32, Shape{n, hid});
   using clock = std::chrono::steady_clock;
-  for (int64_t l = 0; l < cfg_.num_layers; ++l) {
-    Layer& L = layers_[static_cast<size_t>(l)];
-    const auto t0 = clock::now();
+  for (size_t l = 0; l < layers; ++l) {
+    const Layer& L = layers_[l];
+    const auto t0 = timed ? clock::now() : clock::time_point{};
     ops::rms_norm(h, L.input_layernorm, eps, x);
     Tensor a;
-    mla_forward(cfg_, L.attn, x, angles, batch, cache, static_cast<int32_t>(l), mla_mode_, a,
-                &mla_stats_);
+    mla_forward(cfg_, L.attn, x, angles, tables, cache, static_cast<int32_t>(l), mode, a, stats);
     ops::add_inplace(h, a);
-    const auto t1 = clock::now();
+    const auto t1 = timed ? clock::now() : clock::time_point{};
     ops::rms_norm(h, L.post_attention_layernorm, eps, x);
     Tensor m;
     if (L.moe)
-      moe_forward(cfg_, L.experts, x, m, expert_counts_[static_cast<size_t>(l)]);
+      moe_forward(cfg_, L.experts, x, m, stats ? stats->expert_counts[l].data() : nullptr);
     else
       mlp_forward(L.mlp, x, m);
     ops::add_inplace(h, m);
-    const auto t2 = clock::now();
-    attn_secs_[static_cast<size_t>(l)] = std::chrono::duration<double>(t1 - t0).count();
-    mlp_secs_[static_cast<size_t>(l)] = std::chrono::duration<double>(t2 - t1).count();
+    if (timed) {
+      const auto t2 = clock::now();
+      stats->attention_seconds[l] += std::chrono::duration<double>(t1 - t0).count();
+      stats->mlp_seconds[l] += std::chrono::duration<double>(t2 - t1).count();
+    }
   }
   Tensor hr = Tensor::empty(DType::F32, Shape{rows, hid});  // [rows, hidden]
   for (int64_t i = 0; i < rows; ++i)

@@ -29,24 +29,15 @@ class DeepseekForCausalLM : public CausalLM {
 
   const ModelInfo& info() const override { return info_; }
   std::vector<KVLayerSpec> kv_layout() const override;
-  Tensor forward(const ForwardBatch& batch, KVCache& cache) override;
+  // Auto picks the cheaper MLA form per sequence and step. Statistics (MLA forms chosen,
+  // per-expert picks, per-layer seconds) go to `stats` (ForwardStats, caller-owned).
+  Tensor forward(const ForwardBatch& batch, KVCache& cache,
+                 ForwardStats* stats = nullptr) const override;
+  // Same with the MLA form forced (tests run both against HF; benchmarks compare them).
+  Tensor forward(const ForwardBatch& batch, KVCache& cache, ForwardStats* stats,
+                 MlaMode mode) const;
 
   const DeepseekConfig& config() const { return cfg_; }
-  // Forces the expanded or absorbed attention form (Auto: cheaper one per sequence and step).
-  void set_mla_mode(MlaMode m) { mla_mode_ = m; }
-  MlaMode mla_mode() const { return mla_mode_; }
-  const MlaStepStats& mla_stats() const { return mla_stats_; }
-
-  // Per decoder layer, how many (token, expert) picks each routed expert received since load
-  // or the last reset; empty vectors for dense layers. Sums to tokens x num_experts_per_tok
-  // per MoE layer.
-  const std::vector<std::vector<int64_t>>& expert_counts() const { return expert_counts_; }
-  void reset_expert_counts();
-
-  // Per-layer timing hook for benchmarks: seconds spent in each decoder layer's attention and
-  // MLP/MoE during the last forward() (index = layer).
-  const std::vector<double>& last_attention_seconds() const { return attn_secs_; }
-  const std::vector<double>& last_mlp_seconds() const { return mlp_secs_; }
 
  private:
   struct Layer {
@@ -62,10 +53,6 @@ class DeepseekForCausalLM : public CausalLM {
   DeepseekRope rope_;
   Tensor embed_, norm_, lm_head_;
   std::vector<Layer> layers_;
-  MlaMode mla_mode_ = MlaMode::Auto;
-  MlaStepStats mla_stats_;
-  std::vector<std::vector<int64_t>> expert_counts_;
-  std::vector<double> attn_secs_, mlp_secs_;
 };
 
 // Tensors a checkpoint of this config holds (FP8 scale tensors listed as optional; MTP layers

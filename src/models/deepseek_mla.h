@@ -19,7 +19,9 @@
 
 #include "core/tensor.h"
 #include "formats/deepseek_config.h"
-#include "models/forward.h"
+#include "models/causal_lm.h"  // ForwardStats
+#include "core/forward_batch.h"
+#include "core/kv_cache.h"
 #include "ops/ops.h"
 
 namespace deepfuse {
@@ -44,16 +46,13 @@ struct MlaWeights {
 // Splits kv_b_proj into the per-head W_UK / W_UV the absorbed path uses.
 void mla_build_absorbed(const DeepseekConfig& cfg, MlaWeights& w);
 
-struct MlaStepStats {
-  int64_t absorbed_seqs = 0;
-  int64_t expanded_seqs = 0;
-};
-
 // out [n_tokens, hidden] = MLA(x [n_tokens, hidden]) for layer `layer`; writes the new tokens'
-// latents into `cache` first. `angles` are the step's rope angles (ops::rope_angles).
+// latents into `cache` first (ops::mla_cache_write), then attends per sequence through
+// ops::mla_attention_absorbed / _expanded. `angles` are the step's rope angles
+// (ops::rope_angles); `stats` (may be null) counts the form chosen per sequence.
 void mla_forward(const DeepseekConfig& cfg, const MlaWeights& w, const Tensor& x,
-                 const ops::RopeAngles& angles, const ForwardBatch& batch, KVCache& cache,
-                 int32_t layer, MlaMode mode, Tensor& out, MlaStepStats* stats = nullptr);
+                 const ops::RopeAngles& angles, const BlockTables& tables, KVCache& cache,
+                 int32_t layer, MlaMode mode, Tensor& out, ForwardStats* stats = nullptr);
 
 // Inverse frequencies over qk_rope_head_dim and the cos/sin scale (layers/rope.h computes them,
 // as transformers' rope init functions do: YaRN for V2/V3 checkpoints), plus the pair layout.

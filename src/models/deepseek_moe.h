@@ -11,8 +11,9 @@
 //   routed_scaling_factor.
 // A V2 folder that asks for sigmoid / noaux_tc gets the V3 rule (the DeepSeek reference code).
 //
-// Execution groups the step's tokens by expert, so each selected expert's weights are read
-// once per step however many tokens picked it, and counts every (token, expert) pick.
+// Routing and the grouped expert execution are ops (ops::moe_route, ops::moe_experts): tokens
+// are grouped by expert, so each selected expert's weights are read once per step however
+// many tokens picked it, and every (token, expert) pick is counted.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 
 #include "core/tensor.h"
 #include "formats/deepseek_config.h"
+#include "ops/ops.h"
 
 namespace deepfuse {
 
@@ -29,7 +31,14 @@ struct MlpWeights {
   Tensor down_proj;  // [hidden, inter]
 };
 
+using ops::MoeScoring;
+using ops::MoeTopk;
+// The routing rule of `cfg`, parsed once at load (not compared as strings per call).
+// FormatError naming the value when scoring_func / topk_method is unknown.
+ops::MoeRouteParams moe_router(const DeepseekConfig& cfg);
+
 struct MoeWeights {
+  ops::MoeRouteParams router;
   Tensor gate;                     // router [n_routed_experts, hidden], f32
   Tensor e_score_correction_bias;  // [n_routed_experts] f32 (noaux_tc only)
   std::vector<MlpWeights> experts;
@@ -49,8 +58,8 @@ struct MoeRouting {
 MoeRouting moe_route(const DeepseekConfig& cfg, const MoeWeights& w, const Tensor& x);
 
 // out [n, hidden] = shared(x) + sum_k weight_k * expert_k(x). Adds each expert's number of
-// tokens to `counts` (size n_routed_experts).
+// tokens to `counts` (n_routed_experts entries) when not null.
 void moe_forward(const DeepseekConfig& cfg, const MoeWeights& w, const Tensor& x, Tensor& out,
-                 std::vector<int64_t>& counts);
+                 int64_t* counts);
 
 }  // namespace deepfuse

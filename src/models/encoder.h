@@ -30,7 +30,10 @@ class EncoderModel {
   virtual ~EncoderModel() = default;
   virtual const EncoderInfo& info() const = 0;
   // Last hidden states of one sequence (no padding): f32 [ids.size(), hidden].
-  virtual Tensor encode(const std::vector<int32_t>& ids) = 0;
+  Tensor encode(const std::vector<int32_t>& ids);
+  // Several sequences in one ragged call (back to back, no padding, each attends only to
+  // itself): one f32 [batch[i].size(), hidden] per sequence, equal to encode(batch[i]).
+  virtual std::vector<Tensor> encode_batch(const std::vector<std::vector<int32_t>>& batch) = 0;
   // Pooled (and, when configured, L2-normalised) embedding: [hidden].
   std::vector<float> embed(const std::vector<int32_t>& ids);
   // Classification logits [num_labels]; Unsupported for models without a head.

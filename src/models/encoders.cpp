@@ -12,7 +12,6 @@
 
 #include "core/error.h"
 #include "core/json_reader.h"
-#include "core/thread_pool.h"
 #include "formats/json_fields.h"
 #include "models/encoder.h"
 #include "models/model_util.h"
@@ -20,6 +19,10 @@
 #include "ops/ops.h"
 
 namespace deepfuse {
+
+Tensor EncoderModel::encode(const std::vector<int32_t>& ids) {
+  return encode_batch({ids}).front();
+}
 
 std::vector<float> EncoderModel::embed(const std::vector<int32_t>& ids) {
   const Tensor h = encode(ids);  // [n, hidden]
@@ -133,40 +136,6 @@ std::vector<TensorSpec> enc_tensors(const EncoderConfig& c, const EncSpec& s,
   return t;
 }
 
-// Bidirectional softmax attention of one unpadded sequence: out [n, nh, hd].
-void full_attention(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out) {
-  const int64_t n = q.dim(0), nh = q.dim(1), hd = q.dim(2);
-  const float scale = 1.f / std::sqrt(static_cast<float>(hd));
-  const float* Q = q.data<float>();
-  const float* K = k.data<float>();
-  const float* V = v.data<float>();
-  float* O = out.data<float>();
-  ThreadPool::global().parallel_for(n * nh, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> s(static_cast<size_t>(n));
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t i = r / nh, h = r % nh;
-      const float* qi = Q + (i * nh + h) * hd;
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < n; ++j) {
-        const float* kj = K + (j * nh + h) * hd;
-        float dot = 0.f;
-        for (int64_t d = 0; d < hd; ++d) dot += qi[d] * kj[d];
-        s[static_cast<size_t>(j)] = dot * scale;
-        mx = std::max(mx, s[static_cast<size_t>(j)]);
-      }
-      float sum = 0.f;
-      for (auto& x : s) sum += (x = std::exp(x - mx));
-      float* o = O + (i * nh + h) * hd;
-      std::fill(o, o + hd, 0.f);
-      for (int64_t j = 0; j < n; ++j) {
-        const float w = s[static_cast<size_t>(j)] / sum;
-        const float* vj = V + (j * nh + h) * hd;
-        for (int64_t d = 0; d < hd; ++d) o[d] += w * vj[d];
-      }
-    }
-  });
-}
-
 struct Lin {
   Tensor w, b;
   Tensor operator()(const Tensor& x) const { return ops::linear(x, w, b.defined() ? &b : nullptr); }
@@ -242,17 +211,25 @@ class Encoder final : public EncoderModel {
 
   const EncoderInfo& info() const override { return info_; }
 
-  Tensor encode(const std::vector<int32_t>& ids) override {
-    const int64_t n = static_cast<int64_t>(ids.size()), H = c_.hidden_size, nh = c_.num_heads,
-                  hd = H / nh;
-    DF_CHECK(n > 0, InvalidArgument, "encode: empty input (expected at least one token id)");
-    DF_CHECK(
-        n <= info_.max_positions, InvalidArgument,
-        "encode: " << n << " tokens exceed the model's " << info_.max_positions << " positions");
-    std::vector<int32_t> pos(static_cast<size_t>(n));
+  std::vector<Tensor> encode_batch(const std::vector<std::vector<int32_t>>& batch) override {
+    const int64_t H = c_.hidden_size, nh = c_.num_heads, hd = H / nh;
+    DF_CHECK(!batch.empty(), InvalidArgument, "encode: empty batch (expected at least one sequence)");
+    // Sequences back to back, no padding: row offsets, ids and positions of each.
+    std::vector<int32_t> seq_begin{0}, ids, pos;
     // RoBERTa / XLM-R number positions from padding_idx + 1 (no padding in one sequence).
     const int32_t first = c_.roberta_positions ? static_cast<int32_t>(c_.pad_token_id + 1) : 0;
-    for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = first + static_cast<int32_t>(i);
+    for (size_t s = 0; s < batch.size(); ++s) {
+      const int64_t len = static_cast<int64_t>(batch[s].size());
+      DF_CHECK(len > 0, InvalidArgument,
+               "encode: sequence " << s << " is empty (expected at least one token id)");
+      DF_CHECK(len <= info_.max_positions, InvalidArgument,
+               "encode: sequence " << s << " has " << len << " tokens, more than the model's "
+                                   << info_.max_positions << " positions");
+      ids.insert(ids.end(), batch[s].begin(), batch[s].end());
+      for (int64_t i = 0; i < len; ++i) pos.push_back(first + static_cast<int32_t>(i));
+      seq_begin.push_back(static_cast<int32_t>(ids.size()));
+    }
+    const int64_t n = static_cast<int64_t>(ids.size());
     Tensor x = ops::embedding(word_, ids);  // [n, H]
     ops::add_inplace(x, ops::embedding(pos_, pos));
     if (type_.defined()) ops::add_bias_inplace(x, type_.row(0));  // token_type_ids = 0
@@ -263,8 +240,8 @@ class Encoder final : public EncoderModel {
       const Tensor q = L.q(x).reshape({n, nh, hd});
       const Tensor k = L.k(x).reshape({n, nh, hd});
       const Tensor v = L.v(x).reshape({n, nh, hd});
-      full_attention(q, k, v, attn);
-      Tensor a = L.o(attn.reshape({n, H}));  // [n, H]
+      ops::attention_bidirectional(q, k, v, seq_begin, 0.f, attn);  // [n, nh, hd]
+      Tensor a = L.o(attn.reshape({n, H}));                         // [n, H]
       ops::add_inplace(a, x);
       ops::layer_norm(a, L.attn_norm.w, &L.attn_norm.b, eps, a);
       Tensor m = L.up(a);  // [n, I]
@@ -273,7 +250,12 @@ class Encoder final : public EncoderModel {
       ops::add_inplace(x, a);
       ops::layer_norm(x, L.out_norm.w, &L.out_norm.b, eps, x);
     }
-    return x;
+    if (batch.size() == 1) return {x};
+    std::vector<Tensor> out;
+    out.reserve(batch.size());
+    for (size_t s = 0; s + 1 < seq_begin.size(); ++s)
+      out.push_back(x.slice_rows(seq_begin[s], seq_begin[s + 1] - seq_begin[s]).clone());
+    return out;
   }
 
   std::vector<float> classify(const std::vector<int32_t>& ids) override {

@@ -97,7 +97,8 @@ class Gpt2Model final : public CausalLM {
     return std::vector<KVLayerSpec>(static_cast<size_t>(c_.n_layer), {2 * c_.n_embd, DType::F32});
   }
 
-  Tensor forward(const ForwardBatch& batch, KVCache& cache) override {
+  Tensor forward(const ForwardBatch& batch, KVCache& cache,
+                 ForwardStats* /*stats*/ = nullptr) const override {
     const int64_t n = batch.num_tokens();
     DF_CHECK(n > 0, InvalidArgument, "forward: empty batch");
     const int64_t E = c_.n_embd, nh = c_.n_head, hd = E / nh;
@@ -106,6 +107,7 @@ class Gpt2Model final : public CausalLM {
                "position " << p << " is outside GPT-2's n_positions (" << c_.n_positions << ")");
     Tensor x = ops::embedding(wte_, batch.tokens);               // [n, E]
     ops::add_inplace(x, ops::embedding(wpe_, batch.positions));  // + learned positions
+    const BlockTables tables = batch.block_tables();  // once per step, read by every layer
     Tensor h = Tensor::empty(DType::F32, {n, E});
     Tensor attn = Tensor::empty(DType::F32, {n, nh, hd});
     const float eps = static_cast<float>(c_.layer_norm_epsilon);
@@ -115,14 +117,14 @@ class Gpt2Model final : public CausalLM {
       Tensor q = ops::linear(h, L.q, &L.q_b).reshape({n, nh, hd});
       Tensor k = ops::linear(h, L.k, &L.k_b).reshape({n, nh, hd});
       Tensor v = ops::linear(h, L.v, &L.v_b).reshape({n, nh, hd});
-      ops::kv_write(k, v, batch, cache, static_cast<int32_t>(l));
+      ops::kv_write(k, v, tables, cache, static_cast<int32_t>(l));
       ops::AttentionParams ap;
       ap.n_kv_heads = nh;
       ap.head_dim = hd;
       float scale = c_.scale_attn_weights ? 1.f / std::sqrt(static_cast<float>(hd)) : 1.f;
       if (c_.scale_attn_by_inverse_layer_idx) scale /= static_cast<float>(l + 1);
       ap.scale = scale;
-      ops::attention(q, batch, cache, static_cast<int32_t>(l), ap, attn);  // [n, nh, hd]
+      ops::attention(q, tables, cache, static_cast<int32_t>(l), ap, attn);  // [n, nh, hd]
       ops::add_inplace(x, ops::linear(attn.reshape({n, E}), L.o, &L.o_b));
       ops::layer_norm(x, L.ln2_w, &L.ln2_b, eps, h);
       Tensor m = ops::linear(h, L.fc, &L.fc_b);  // [n, I]

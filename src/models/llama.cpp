@@ -118,7 +118,8 @@ class LlamaModel final : public CausalLM {
                                     {2 * c_.num_kv_heads * c_.head_dim, DType::F32});
   }
 
-  Tensor forward(const ForwardBatch& batch, KVCache& cache) override {
+  Tensor forward(const ForwardBatch& batch, KVCache& cache,
+                 ForwardStats* /*stats*/ = nullptr) const override {
     const int64_t n = batch.num_tokens();
     DF_CHECK(n > 0, InvalidArgument, "forward: empty batch");
     const int64_t H = c_.hidden_size, nh = c_.num_heads, nkv = c_.num_kv_heads, hd = c_.head_dim;
@@ -129,6 +130,7 @@ class LlamaModel final : public CausalLM {
     Tensor x = ops::embedding(embed_, batch.tokens);  // [n, H]
     const ops::RopeAngles angles =
         ops::rope_angles(batch.positions, rope_.inv_freq, rope_.attention_scaling);
+    const BlockTables tables = batch.block_tables();  // once per step, read by every layer
     Tensor h = Tensor::empty(DType::F32, {n, H});
     Tensor attn = Tensor::empty(DType::F32, {n, nh, hd});
     ops::AttentionParams ap;
@@ -146,9 +148,9 @@ class LlamaModel final : public CausalLM {
       }
       ops::rope_inplace(q, angles, /*interleaved=*/false);
       ops::rope_inplace(k, angles, /*interleaved=*/false);
-      ops::kv_write(k, v, batch, cache, static_cast<int32_t>(l));
+      ops::kv_write(k, v, tables, cache, static_cast<int32_t>(l));
       ap.sliding_window = L.sliding ? static_cast<int32_t>(c_.sliding_window) : 0;
-      ops::attention(q, batch, cache, static_cast<int32_t>(l), ap, attn);  // [n, nh, hd]
+      ops::attention(q, tables, cache, static_cast<int32_t>(l), ap, attn);  // [n, nh, hd]
       Tensor o = ops::linear(attn.reshape({n, nh * hd}), L.o, L.o_b.defined() ? &L.o_b : nullptr);
       ops::add_inplace(x, o);  // [n, H]
       ops::rms_norm(x, L.post_norm, static_cast<float>(c_.rms_norm_eps), h);

@@ -5,6 +5,7 @@
 
 #include "core/thread_pool.h"
 #include "ops/check.h"
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 
 namespace deepfuse::ops {
@@ -15,25 +16,35 @@ namespace {
 
 // Checks that every sequence slice lies inside the batch and that its block table covers its
 // tokens with valid block ids.
-void validate_batch(const char* op, const ForwardBatch& batch, const KVCache& cache,
-                    int64_t n_tokens) {
-  DF_CHECK(batch.num_tokens() == n_tokens, InvalidArgument,
-           op << ": batch has " << batch.num_tokens() << " tokens but the tensor has " << n_tokens);
-  for (size_t s = 0; s < batch.seqs.size(); ++s) {
-    const SequenceSlice& sl = batch.seqs[s];
-    DF_CHECK(sl.token_begin >= 0 && sl.num_tokens >= 0 && sl.context_len >= 0 &&
-                 static_cast<int64_t>(sl.token_begin) + sl.num_tokens <= n_tokens,
+void validate_batch(const char* op, const BlockTables& t, const KVCache& cache, int64_t n_tokens) {
+  const size_t ns = static_cast<size_t>(std::max(t.n_seqs, 0));
+  DF_CHECK(t.n_seqs >= 0 && t.max_blocks >= 0 && t.token_begin.size() == ns &&
+               t.num_tokens.size() == ns && t.context_len.size() == ns &&
+               t.blocks.size() == ns * static_cast<size_t>(t.max_blocks),
+           InvalidArgument,
+           op << ": block tables are inconsistent (" << t.n_seqs << " sequences, "
+              << t.max_blocks << " blocks per row, " << t.blocks.size() << " entries)");
+  DF_CHECK(t.num_tokens_total() == n_tokens, InvalidArgument,
+           op << ": batch has " << t.num_tokens_total() << " tokens but the tensor has "
+              << n_tokens);
+  for (int32_t s = 0; s < t.n_seqs; ++s) {
+    const int32_t begin = t.token_begin[static_cast<size_t>(s)];
+    const int32_t num = t.num_tokens[static_cast<size_t>(s)];
+    const int32_t ctx = t.context_len[static_cast<size_t>(s)];
+    DF_CHECK(begin >= 0 && num >= 0 && ctx >= 0 && static_cast<int64_t>(begin) + num <= n_tokens,
              InvalidArgument,
-             op << ": sequence " << s << " spans tokens [" << sl.token_begin << ", "
-                << sl.token_begin + sl.num_tokens << ") with context " << sl.context_len
-                << ", outside the batch of " << n_tokens << " tokens");
-    const int64_t total = static_cast<int64_t>(sl.context_len) + sl.num_tokens;
+             op << ": sequence " << s << " spans tokens [" << begin << ", " << begin + num
+                << ") with context " << ctx << ", outside the batch of " << n_tokens
+                << " tokens");
+    const int64_t total = static_cast<int64_t>(ctx) + num;
     const int64_t blocks_needed = (total + cache.block_size() - 1) / cache.block_size();
-    DF_CHECK(static_cast<int64_t>(sl.block_table.size()) >= blocks_needed, InvalidArgument,
+    int64_t have = 0;
+    while (have < t.max_blocks && t.row(s)[have] >= 0) ++have;
+    DF_CHECK(have >= blocks_needed, InvalidArgument,
              op << ": sequence " << s << " needs " << blocks_needed << " KV blocks for " << total
-                << " tokens, its block table has " << sl.block_table.size());
+                << " tokens, its block table has " << have);
     for (int64_t b = 0; b < blocks_needed; ++b) {
-      const int32_t id = sl.block_table[static_cast<size_t>(b)];
+      const int32_t id = t.row(s)[b];
       DF_CHECK(id >= 0 && id < cache.num_blocks(), InvalidArgument,
                op << ": sequence " << s << " block table entry " << b << " = " << id
                   << " is outside the cache's " << cache.num_blocks() << " blocks");
@@ -52,24 +63,29 @@ void validate_layer(const char* op, const KVCache& cache, int32_t layer, int64_t
   DF_CHECK(sp.dtype == DType::F32 || sp.dtype == DType::BF16 || sp.dtype == DType::F16, Unsupported,
            op << ": KV cache dtype " << dtype_name(sp.dtype)
               << " (expected float32, bfloat16 or float16)");
-  DF_CHECK(cache.pool(layer).device() == Device::CPU, Unsupported,
-           op << ": KV cache is on " << device_name(cache.pool(layer).device())
-              << "; this build runs ops on the CPU only");
 }
 
-char* slot_ptr(const KVCache& cache, int32_t layer, const std::vector<int32_t>& bt, int64_t pos) {
+char* slot_ptr(const KVCache& cache, int32_t layer, const int32_t* bt, int64_t pos) {
   const KVLayerSpec& sp = cache.spec(layer);
   const int64_t bs = cache.block_size();
-  const int64_t index = static_cast<int64_t>(bt[static_cast<size_t>(pos / bs)]) * bs + pos % bs;
+  const int64_t index = static_cast<int64_t>(bt[pos / bs]) * bs + pos % bs;
   return static_cast<char*>(cache.pool(layer).raw()) +
          index * sp.width * static_cast<int64_t>(dtype_size(sp.dtype));
 }
 
 thread_local std::vector<float> tls_scratch;
 
+void attention_cpu(const Tensor& q, const BlockTables& batch, const KVCache& cache, int32_t layer,
+                   const AttentionParams& params, Tensor& out);
+
 }  // namespace
 
 void kv_write(const Tensor& k, const Tensor& v, const ForwardBatch& batch, KVCache& cache,
+              int32_t layer) {
+  kv_write(k, v, batch.block_tables(), cache, layer);
+}
+
+void kv_write(const Tensor& k, const Tensor& v, const BlockTables& batch, KVCache& cache,
               int32_t layer) {
   DF_PROFILE_OP("kv_write");
   require_f32("kv_write", "k", k);
@@ -84,22 +100,31 @@ void kv_write(const Tensor& k, const Tensor& v, const ForwardBatch& batch, KVCac
   const int64_t vw = v.dim(1) * v.dim(2);
   validate_layer("kv_write", cache, layer, kw + vw);
   validate_batch("kv_write", batch, cache, n);
-  const DType dt = cache.spec(layer).dtype;
-  const size_t es = dtype_size(dt);
-  const float* kp = k.data<float>();
-  const float* vp = v.data<float>();
-  for (const SequenceSlice& sl : batch.seqs) {
-    for (int32_t i = 0; i < sl.num_tokens; ++i) {
-      const int64_t t = sl.token_begin + i;
-      char* slot = slot_ptr(cache, layer, sl.block_table, static_cast<int64_t>(sl.context_len) + i);
-      convert(kp + t * kw, DType::F32, slot, dt, static_cast<size_t>(kw));
-      convert(vp + t * vw, DType::F32, slot + static_cast<size_t>(kw) * es, dt,
-              static_cast<size_t>(vw));
+  dispatch("kv_write", {&k, &v, &cache.pool(layer)}, [&] {
+    const DType dt = cache.spec(layer).dtype;
+    const size_t es = dtype_size(dt);
+    const float* kp = k.data<float>();
+    const float* vp = v.data<float>();
+    for (int32_t s = 0; s < batch.n_seqs; ++s) {
+      const int32_t begin = batch.token_begin[static_cast<size_t>(s)];
+      const int32_t ctx = batch.context_len[static_cast<size_t>(s)];
+      for (int32_t i = 0; i < batch.num_tokens[static_cast<size_t>(s)]; ++i) {
+        const int64_t t = begin + i;
+        char* slot = slot_ptr(cache, layer, batch.row(s), static_cast<int64_t>(ctx) + i);
+        convert(kp + t * kw, DType::F32, slot, dt, static_cast<size_t>(kw));
+        convert(vp + t * vw, DType::F32, slot + static_cast<size_t>(kw) * es, dt,
+                static_cast<size_t>(vw));
+      }
     }
-  }
+  });
 }
 
 void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache, int32_t layer,
+               const AttentionParams& params, Tensor& out) {
+  attention(q, batch.block_tables(), cache, layer, params, out);
+}
+
+void attention(const Tensor& q, const BlockTables& batch, const KVCache& cache, int32_t layer,
                const AttentionParams& params, Tensor& out) {
   DF_PROFILE_OP("attention");
   require_f32("attention", "q", q);
@@ -121,6 +146,20 @@ void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache,
            "attention: sliding_window must be >= 0, got " << params.sliding_window);
   validate_layer("attention", cache, layer, kv_heads * (hd + vhd));
   validate_batch("attention", batch, cache, n);
+  dispatch("attention", {&q, &out, &cache.pool(layer)},
+           [&] { attention_cpu(q, batch, cache, layer, params, out); });
+}
+
+namespace {
+
+// CPU kernel driver: splits the step into work items for kernels/cpu attend / attend_block.
+void attention_cpu(const Tensor& q, const BlockTables& batch, const KVCache& cache, int32_t layer,
+                   const AttentionParams& params, Tensor& out) {
+  const int64_t n = q.dim(0);
+  const int64_t heads = q.dim(1);
+  const int64_t hd = params.head_dim;
+  const int64_t vhd = params.v_head_dim > 0 ? params.v_head_dim : hd;
+  const int64_t kv_heads = params.n_kv_heads;
 
   const int32_t group = static_cast<int32_t>(heads / kv_heads);
   const float scale = params.scale > 0.f ? params.scale : 1.f / std::sqrt(static_cast<float>(hd));
@@ -139,15 +178,15 @@ void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache,
   };
   std::vector<Item> items;
   items.reserve(static_cast<size_t>(n));
-  for (size_t s = 0; s < batch.seqs.size(); ++s) {
-    const SequenceSlice& sl = batch.seqs[s];
-    if (sl.num_tokens >= kBlockMinTokens) {
-      for (int32_t i = 0; i < sl.num_tokens; i += kBlockTokens)
-        items.push_back({sl.token_begin + i, std::min(kBlockTokens, sl.num_tokens - i),
-                         static_cast<int32_t>(s), sl.context_len + i + 1});
+  for (int32_t s = 0; s < batch.n_seqs; ++s) {
+    const int32_t begin = batch.token_begin[static_cast<size_t>(s)];
+    const int32_t num = batch.num_tokens[static_cast<size_t>(s)];
+    const int32_t ctx = batch.context_len[static_cast<size_t>(s)];
+    if (num >= kBlockMinTokens) {
+      for (int32_t i = 0; i < num; i += kBlockTokens)
+        items.push_back({begin + i, std::min(kBlockTokens, num - i), s, ctx + i + 1});
     } else {
-      for (int32_t i = 0; i < sl.num_tokens; ++i)
-        items.push_back({sl.token_begin + i, 0, static_cast<int32_t>(s), sl.context_len + i + 1});
+      for (int32_t i = 0; i < num; ++i) items.push_back({begin + i, 0, s, ctx + i + 1});
     }
   }
   const cpu::VecKernels& k = cpu::vec_kernels(best_isa());
@@ -160,12 +199,11 @@ void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache,
     for (int64_t w = w0; w < w1; ++w) {
       const Item& it = items[static_cast<size_t>(w / kv_heads)];
       const int64_t h = w % kv_heads;
-      const SequenceSlice& sl = batch.seqs[static_cast<size_t>(it.seq)];
       cpu::PagedKV kv;
       kv.base = static_cast<const char*>(cache.pool(layer).raw());
       kv.token_bytes = sp.width * static_cast<int64_t>(dtype_size(sp.dtype));
       kv.block_size = cache.block_size();
-      kv.block_table = sl.block_table.data();
+      kv.block_table = batch.row(it.seq);
       kv.dtype = sp.dtype;
       kv.k_offset = h * hd;
       kv.v_offset = kv_heads * hd + h * vhd;
@@ -214,5 +252,7 @@ void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache,
     }
   });
 }
+
+}  // namespace
 
 }  // namespace deepfuse::ops

@@ -11,10 +11,8 @@
 namespace deepfuse::ops::detail {
 
 inline void require_defined(const char* op, const char* name, const Tensor& t) {
+  // Device is not checked here: ops/dispatch.h decides per device, in one place.
   DF_CHECK(t.defined(), InvalidArgument, op << ": tensor '" << name << "' is undefined");
-  DF_CHECK(t.device() == Device::CPU, Unsupported,
-           op << ": tensor '" << name << "' is on " << device_name(t.device())
-              << "; this build runs ops on the CPU only");
 }
 
 inline void require_f32(const char* op, const char* name, const Tensor& t) {

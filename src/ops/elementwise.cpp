@@ -5,6 +5,7 @@
 
 #include "core/thread_pool.h"
 #include "ops/check.h"
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 
 namespace deepfuse::ops {
@@ -60,13 +61,15 @@ void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& y, float w_of
   require_f32("rms_norm", "y", y);
   require_numel("rms_norm", "y", y, x.numel());
   DF_CHECK(eps >= 0.f, InvalidArgument, "rms_norm: eps must be >= 0, got " << eps);
-  const float* wf = as_f32(w, tls_w);
-  const int64_t rows = d > 0 ? x.numel() / d : 0;
-  const float* xp = x.data<float>();
-  float* yp = y.data<float>();
-  const auto& k = kernels();
-  for_rows(rows, d, [&](int64_t b, int64_t e) {
-    k.rms_norm(xp + b * d, yp + b * d, e - b, d, wf, eps, w_offset);
+  dispatch("rms_norm", {&x, &w, &y}, [&] {
+    const float* wf = as_f32(w, tls_w);
+    const int64_t rows = d > 0 ? x.numel() / d : 0;
+    const float* xp = x.data<float>();
+    float* yp = y.data<float>();
+    const auto& k = kernels();
+    for_rows(rows, d, [&](int64_t b, int64_t e) {
+      k.rms_norm(xp + b * d, yp + b * d, e - b, d, wf, eps, w_offset);
+    });
   });
 }
 
@@ -81,19 +84,20 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor* b, float eps, Te
   require_f32("layer_norm", "y", y);
   require_numel("layer_norm", "y", y, x.numel());
   DF_CHECK(eps >= 0.f, InvalidArgument, "layer_norm: eps must be >= 0, got " << eps);
-  const float* wf = as_f32(w, tls_w);
-  const float* bf = nullptr;
   if (b) {
     require_float("layer_norm", "b", *b);
     require_shape("layer_norm", "b", *b, {d});
-    bf = as_f32(*b, tls_b);
   }
-  const int64_t rows = d > 0 ? x.numel() / d : 0;
-  const float* xp = x.data<float>();
-  float* yp = y.data<float>();
-  const auto& k = kernels();
-  for_rows(rows, d, [&](int64_t r0, int64_t r1) {
-    k.layer_norm(xp + r0 * d, yp + r0 * d, r1 - r0, d, wf, bf, eps);
+  dispatch("layer_norm", {&x, &w, b, &y}, [&] {
+    const float* wf = as_f32(w, tls_w);
+    const float* bf = b ? as_f32(*b, tls_b) : nullptr;
+    const int64_t rows = d > 0 ? x.numel() / d : 0;
+    const float* xp = x.data<float>();
+    float* yp = y.data<float>();
+    const auto& k = kernels();
+    for_rows(rows, d, [&](int64_t r0, int64_t r1) {
+      k.layer_norm(xp + r0 * d, yp + r0 * d, r1 - r0, d, wf, bf, eps);
+    });
   });
 }
 
@@ -128,9 +132,11 @@ const char* activation_name(Activation a) {
 void act_inplace(Tensor& x, Activation a) {
   DF_PROFILE_OP("activation");
   require_f32("activation", "x", x);
-  float* p = x.data<float>();
-  const auto& k = kernels();
-  for_range(x.numel(), [&](int64_t b, int64_t e) { k.act(p + b, e - b, a); });
+  dispatch("activation", {&x}, [&] {
+    float* p = x.data<float>();
+    const auto& k = kernels();
+    for_range(x.numel(), [&](int64_t b, int64_t e) { k.act(p + b, e - b, a); });
+  });
 }
 
 void act_mul(const Tensor& gate, const Tensor& up, Activation a, Tensor& out) {
@@ -142,11 +148,14 @@ void act_mul(const Tensor& gate, const Tensor& up, Activation a, Tensor& out) {
            "act_mul: 'gate' " << gate.shape().str() << " and 'up' " << up.shape().str()
                               << " must have the same shape");
   require_numel("act_mul", "out", out, gate.numel());
-  const float* g = gate.data<float>();
-  const float* u = up.data<float>();
-  float* o = out.data<float>();
-  const auto& k = kernels();
-  for_range(gate.numel(), [&](int64_t b, int64_t e) { k.act_mul(g + b, u + b, o + b, e - b, a); });
+  dispatch("act_mul", {&gate, &up, &out}, [&] {
+    const float* g = gate.data<float>();
+    const float* u = up.data<float>();
+    float* o = out.data<float>();
+    const auto& k = kernels();
+    for_range(gate.numel(),
+              [&](int64_t b, int64_t e) { k.act_mul(g + b, u + b, o + b, e - b, a); });
+  });
 }
 
 void act_mul_fused(const Tensor& gate_up, Activation a, Tensor& out) {
@@ -164,11 +173,13 @@ void act_mul_fused(const Tensor& gate_up, Activation a, Tensor& out) {
   require_numel("act_mul_fused", "out", out, rows * d);
   DF_CHECK(out.raw() != gate_up.raw() || rows <= 1, InvalidArgument,
            "act_mul_fused: 'out' must not alias 'gate_up'");
-  const float* gu = gate_up.data<float>();
-  float* o = out.data<float>();
-  const auto& k = kernels();
-  for_rows(rows, d2, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) k.act_mul(gu + r * d2, gu + r * d2 + d, o + r * d, d, a);
+  dispatch("act_mul_fused", {&gate_up, &out}, [&] {
+    const float* gu = gate_up.data<float>();
+    float* o = out.data<float>();
+    const auto& k = kernels();
+    for_rows(rows, d2, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) k.act_mul(gu + r * d2, gu + r * d2 + d, o + r * d, d, a);
+    });
   });
 }
 
@@ -179,10 +190,12 @@ void add_inplace(Tensor& x, const Tensor& y) {
   DF_CHECK(x.numel() == y.numel(), InvalidArgument,
            "add: 'x' " << x.shape().str() << " and 'y' " << y.shape().str()
                        << " must have the same number of elements");
-  float* p = x.data<float>();
-  const float* q = y.data<float>();
-  const auto& k = kernels();
-  for_range(x.numel(), [&](int64_t b, int64_t e) { k.add(p + b, q + b, e - b); });
+  dispatch("add", {&x, &y}, [&] {
+    float* p = x.data<float>();
+    const float* q = y.data<float>();
+    const auto& k = kernels();
+    for_range(x.numel(), [&](int64_t b, int64_t e) { k.add(p + b, q + b, e - b); });
+  });
 }
 
 void add_bias_inplace(Tensor& x, const Tensor& b) {
@@ -193,21 +206,25 @@ void add_bias_inplace(Tensor& x, const Tensor& b) {
            "add_bias: 'b' must be 1-D [d], got " << b.shape().str());
   const int64_t d = b.dim(0);
   require_last_dim("add_bias", "x", x, d);
-  const float* bf = as_f32(b, tls_b);
-  const int64_t rows = d > 0 ? x.numel() / d : 0;
-  float* p = x.data<float>();
-  const auto& k = kernels();
-  for_rows(rows, d, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) k.add(p + r * d, bf, d);
+  dispatch("add_bias", {&x, &b}, [&] {
+    const float* bf = as_f32(b, tls_b);
+    const int64_t rows = d > 0 ? x.numel() / d : 0;
+    float* p = x.data<float>();
+    const auto& k = kernels();
+    for_rows(rows, d, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) k.add(p + r * d, bf, d);
+    });
   });
 }
 
 void scale_inplace(Tensor& x, float s) {
   DF_PROFILE_OP("scale");
   require_f32("scale", "x", x);
-  float* p = x.data<float>();
-  const auto& k = kernels();
-  for_range(x.numel(), [&](int64_t b, int64_t e) { k.scale(p + b, e - b, s); });
+  dispatch("scale", {&x}, [&] {
+    float* p = x.data<float>();
+    const auto& k = kernels();
+    for_range(x.numel(), [&](int64_t b, int64_t e) { k.scale(p + b, e - b, s); });
+  });
 }
 
 void softmax_inplace(Tensor& x) {
@@ -216,10 +233,12 @@ void softmax_inplace(Tensor& x) {
   require_ndim_min("softmax", "x", x, 1);
   const int64_t d = x.dim(-1);
   const int64_t rows = d > 0 ? x.numel() / d : 0;
-  float* p = x.data<float>();
-  const auto& k = kernels();
-  for_rows(rows, d, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) k.softmax(p + r * d, d);
+  dispatch("softmax", {&x}, [&] {
+    float* p = x.data<float>();
+    const auto& k = kernels();
+    for_rows(rows, d, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) k.softmax(p + r * d, d);
+    });
   });
 }
 

@@ -4,6 +4,7 @@
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm.h"
 #include "ops/check.h"
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 
 namespace deepfuse::ops {
@@ -30,7 +31,9 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
     require_float("linear", "bias", *bias);
     require_shape("linear", "bias", *bias, {out});
   }
-  cpu::linear(x.data<float>(), n, in, w.raw(), w.dtype(), out, y.data<float>());
+  dispatch("linear", {&x, &w, bias, &y}, [&] {
+    cpu::linear(x.data<float>(), n, in, w.raw(), w.dtype(), out, y.data<float>());
+  });
   if (bias) add_bias_inplace(y, *bias);
 }
 
@@ -42,7 +45,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   require_ndim_min("linear", "x", x, 1);
   std::vector<int64_t> dims = x.shape().to_vector();
   dims.back() = w.dim(0);
-  Tensor y = Tensor::empty(DType::F32, Shape(dims));
+  Tensor y = Tensor::empty(DType::F32, Shape(dims), x.device());
   linear(x, w, bias, y);
   return y;
 }
@@ -64,19 +67,22 @@ void embedding(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out
              "embedding: token id " << id << " at index " << i << " is outside the vocabulary [0, "
                                     << vocab << ")");
   }
-  const size_t row_bytes = static_cast<size_t>(d) * dtype_size(table.dtype());
-  const char* src = static_cast<const char*>(table.raw());
-  float* dst = out.data<float>();
-  for (int64_t i = 0; i < n; ++i)
-    convert(src + static_cast<size_t>(ids[static_cast<size_t>(i)]) * row_bytes, table.dtype(),
-            dst + i * d, DType::F32, static_cast<size_t>(d));
+  dispatch("embedding", {&table, &out}, [&] {
+    const size_t row_bytes = static_cast<size_t>(d) * dtype_size(table.dtype());
+    const char* src = static_cast<const char*>(table.raw());
+    float* dst = out.data<float>();
+    for (int64_t i = 0; i < n; ++i)
+      convert(src + static_cast<size_t>(ids[static_cast<size_t>(i)]) * row_bytes, table.dtype(),
+              dst + i * d, DType::F32, static_cast<size_t>(d));
+  });
 }
 
 Tensor embedding(const Tensor& table, const std::vector<int32_t>& ids) {
   require_float("embedding", "table", table);
   DF_CHECK(table.ndim() == 2, InvalidArgument,
            "embedding: 'table' must be 2-D [vocab, d], got " << table.shape().str());
-  Tensor out = Tensor::empty(DType::F32, {static_cast<int64_t>(ids.size()), table.dim(1)});
+  Tensor out =
+      Tensor::empty(DType::F32, {static_cast<int64_t>(ids.size()), table.dim(1)}, table.device());
   embedding(table, ids, out);
   return out;
 }

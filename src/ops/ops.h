@@ -2,7 +2,8 @@
 //
 // Each op validates shapes and dtypes (InvalidArgument naming the op and the tensor, with the
 // expected and actual shapes), times itself into the profiler (ops/profiler.h) and dispatches
-// to the CPU kernels (kernels/cpu/, best ISA at run time) — CUDA kernels later, same calls.
+// on the tensors' device in one place (ops/dispatch.h): CPU -> kernels/cpu/ (best ISA at run
+// time); CUDA -> Unsupported until the CUDA kernels exist, same calls.
 //
 // Conventions (core/tensor.h): shapes outermost first; activations are f32 and contiguous; a
 // "[n, d]" argument accepts any tensor whose last dimension is d (leading dims flatten to n).
@@ -17,7 +18,8 @@
 
 #include "core/tensor.h"
 #include "kernels/cpu/vec_kernels.h"  // Activation
-#include "models/forward.h"           // ForwardBatch, KVCache (header-only use)
+#include "core/forward_batch.h"
+#include "core/kv_cache.h"
 #include "ops/profiler.h"
 
 namespace deepfuse::ops {
@@ -98,11 +100,84 @@ struct AttentionParams {
 // (width = n_kv * (head_dim + v_head_dim)).
 void kv_write(const Tensor& k, const Tensor& v, const ForwardBatch& batch, KVCache& cache,
               int32_t layer);
+// Same, reading the step's device-readable block tables (ForwardBatch::block_tables(), built
+// once per step by the model and shared by every layer).
+void kv_write(const Tensor& k, const Tensor& v, const BlockTables& tables, KVCache& cache,
+              int32_t layer);
 // out [n_tokens, n_heads, v_head_dim] = causal softmax(q K^T * scale) V, per sequence over its
 // cached context and this step's tokens (call kv_write for this step first). Key i of a
 // sequence is the token at index i of that sequence; the new token j of a slice sits at index
 // context_len + j. n_heads must be a multiple of n_kv_heads (GQA/MQA).
 void attention(const Tensor& q, const ForwardBatch& batch, const KVCache& cache, int32_t layer,
                const AttentionParams& params, Tensor& out);
+void attention(const Tensor& q, const BlockTables& tables, const KVCache& cache, int32_t layer,
+               const AttentionParams& params, Tensor& out);
+
+// ---- multi-head latent attention (DeepSeek-V2/V3) over a latent paged cache ------------------
+// Cache slot per token: [c (kv_lora_rank), k_pe (qk_rope_head_dim)] (width r + dr).
+struct MlaParams {
+  int64_t kv_lora_rank = 0;      // r
+  int64_t qk_nope_head_dim = 0;  // dn
+  int64_t qk_rope_head_dim = 0;  // dr
+  int64_t v_head_dim = 0;        // dv
+  float scale = 0.f;             // softmax scale (> 0)
+};
+// Writes latent [n, r] and rotated k_pe [n, (1,) dr] of the step's tokens into layer `layer`.
+void mla_cache_write(const Tensor& latent, const Tensor& k_pe, const BlockTables& tables,
+                     KVCache& cache, int32_t layer);
+// Both forms write out [n, H * dv] rows of the tokens of sequences `seqs` (indices into
+// `tables`; other rows untouched) = causal attention of q [n, H, dn + dr] (rope part rotated)
+// over each sequence's cached latents (write this step's latents first).
+// Absorbed (decode): scores on the latent directly, q_lat = W_UK[h]^T q_nope, o = W_UV[h] o_lat;
+// w_uk [H, dn, r] and w_uv [H, dv, r] f32 (split from kv_b_proj once at load).
+void mla_attention_absorbed(const Tensor& q, const Tensor& w_uk, const Tensor& w_uv,
+                            const BlockTables& tables, const std::vector<int32_t>& seqs,
+                            const KVCache& cache, int32_t layer, const MlaParams& params,
+                            Tensor& out);
+// Expanded (prefill, what transformers runs): k_nope, v = kv_b_proj(c) for every cached token;
+// kv_b_proj [H * (dn + dv), r] (rows of head h: dn of K, then dv of V).
+void mla_attention_expanded(const Tensor& q, const Tensor& kv_b_proj, const BlockTables& tables,
+                            const std::vector<int32_t>& seqs, const KVCache& cache, int32_t layer,
+                            const MlaParams& params, Tensor& out);
+
+// ---- mixture of experts ---------------------------------------------------------------------
+// Routing rule, parsed from config.json once at load.
+enum class MoeScoring { Softmax, Sigmoid };
+// Greedy: top-k of the scores. GroupLimitedGreedy (DeepSeek-V2): group score = max expert
+// score, experts outside the best topk_group groups score 0. NoauxTc (V3): choice on scores +
+// correction bias, group score = sum of the group's two best, others -inf; weights are the
+// uncorrected scores (renormalised when norm_topk_prob).
+enum class MoeTopk { Greedy, GroupLimitedGreedy, NoauxTc };
+struct MoeRouteParams {
+  MoeScoring scoring = MoeScoring::Softmax;
+  MoeTopk method = MoeTopk::Greedy;
+  int64_t top_k = 1;
+  int64_t n_group = 1;
+  int64_t topk_group = 1;
+  bool norm_topk_prob = false;  // NoauxTc only (transformers' V2 never renormalises)
+  float routed_scaling_factor = 1.f;
+};
+// ids [n, top_k] int32 and weights [n, top_k] f32 from router logits [n, n_experts] f32;
+// correction_bias [n_experts] (NoauxTc) or nullptr.
+void moe_route(const Tensor& logits, const Tensor* correction_bias, const MoeRouteParams& params,
+               Tensor& ids, Tensor& weights);
+// One expert's SwiGLU-style MLP: down(act(gate(x)) * up(x)) (weights borrowed, not owned).
+struct MoeExpert {
+  const Tensor* gate_proj = nullptr;  // [inter, hidden]
+  const Tensor* up_proj = nullptr;    // [inter, hidden]
+  const Tensor* down_proj = nullptr;  // [hidden, inter]
+};
+// out [n, hidden] = sum_k weights[t, k] * expert_{ids[t, k]}(x[t]), tokens grouped per expert
+// (one gate/up/down pass per active expert). Adds each expert's picks to counts[e] when not null.
+void moe_experts(const Tensor& x, const Tensor& ids, const Tensor& weights,
+                 const std::vector<MoeExpert>& experts, Activation act, Tensor& out,
+                 int64_t* counts = nullptr);
+
+// ---- bidirectional attention over a ragged batch (encoders) ---------------------------------
+// out [n, n_heads, head_dim] = softmax(q K^T * scale) V within each sequence, no mask and no
+// padding: sequence i is rows [seq_begin[i], seq_begin[i + 1]) of q/k/v [n, n_heads, head_dim]
+// (seq_begin: n_seqs + 1 offsets, 0 first, n last, non-decreasing). scale 0 = 1/sqrt(head_dim).
+void attention_bidirectional(const Tensor& q, const Tensor& k, const Tensor& v,
+                             const std::vector<int32_t>& seq_begin, float scale, Tensor& out);
 
 }  // namespace deepfuse::ops

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "ops/check.h"
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 
 namespace deepfuse::ops {
@@ -50,32 +51,34 @@ void rope_inplace(Tensor& x, const RopeAngles& angles, bool interleaved, int64_t
   DF_CHECK(dim_offset >= 0 && dim_offset + 2 * half <= hd, InvalidArgument,
            "rope: rotating dims [" << dim_offset << ", " << dim_offset + 2 * half
                                    << ") does not fit head_dim " << hd);
-  float* p = x.data<float>();
-  const float* cs = angles.cos.data<float>();
-  const float* sn = angles.sin.data<float>();
-  for (int64_t t = 0; t < n; ++t) {
-    const float* c = cs + t * half;
-    const float* s = sn + t * half;
-    for (int64_t h = 0; h < heads; ++h) {
-      float* v = p + (t * heads + h) * hd + dim_offset;
-      if (!interleaved) {
-        // q*cos + rotate_half(q)*sin, rotate_half(q) = [-q2, q1].
-        for (int64_t i = 0; i < half; ++i) {
-          const float a = v[i];
-          const float b = v[i + half];
-          v[i] = a * c[i] - b * s[i];
-          v[i + half] = b * c[i] + a * s[i];
-        }
-      } else {
-        for (int64_t i = 0; i < half; ++i) {
-          const float a = v[2 * i];
-          const float b = v[2 * i + 1];
-          v[2 * i] = a * c[i] - b * s[i];
-          v[2 * i + 1] = b * c[i] + a * s[i];
+  dispatch("rope", {&x, &angles.cos, &angles.sin}, [&] {
+    float* p = x.data<float>();
+    const float* cs = angles.cos.data<float>();
+    const float* sn = angles.sin.data<float>();
+    for (int64_t t = 0; t < n; ++t) {
+      const float* c = cs + t * half;
+      const float* s = sn + t * half;
+      for (int64_t h = 0; h < heads; ++h) {
+        float* v = p + (t * heads + h) * hd + dim_offset;
+        if (!interleaved) {
+          // q*cos + rotate_half(q)*sin, rotate_half(q) = [-q2, q1].
+          for (int64_t i = 0; i < half; ++i) {
+            const float a = v[i];
+            const float b = v[i + half];
+            v[i] = a * c[i] - b * s[i];
+            v[i + half] = b * c[i] + a * s[i];
+          }
+        } else {
+          for (int64_t i = 0; i < half; ++i) {
+            const float a = v[2 * i];
+            const float b = v[2 * i + 1];
+            v[2 * i] = a * c[i] - b * s[i];
+            v[2 * i + 1] = b * c[i] + a * s[i];
+          }
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace deepfuse::ops

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/test_util.h"
 #include "core/error.h"
@@ -47,15 +48,19 @@ struct Session {
   std::unique_ptr<KVCache> cache;
   std::vector<int32_t> blocks;
   int32_t len = 0;
+  MlaMode mode = MlaMode::Auto;  // DeepSeek models: the MLA form of every step
+  ForwardStats stats;            // summed over this session's steps
   explicit Session(const CausalLM& m, int32_t block_size = 8, int32_t num_blocks = 16) {
     cache = std::make_unique<KVCache>(m.kv_layout(), block_size, num_blocks);
   }
   // Feeds `ids` after the cached tokens; returns logits of every fed token.
-  Tensor feed(CausalLM& m, const std::vector<int32_t>& ids) {
+  Tensor feed(const CausalLM& m, const std::vector<int32_t>& ids) {
     cache->reserve(blocks, len + static_cast<int64_t>(ids.size()));
     ForwardBatch b = ForwardBatch::single(ids, len, blocks, true);
     len += static_cast<int32_t>(ids.size());
-    return m.forward(b, *cache);
+    if (const auto* d = dynamic_cast<const DeepseekForCausalLM*>(&m))
+      return d->forward(b, *cache, &stats, mode);
+    return m.forward(b, *cache, &stats);
   }
 };
 
@@ -85,8 +90,8 @@ LoadOptions f32() {
 void check_prefill(const std::string& dir, MlaMode mode, double tol) {
   const Reference ref = load_reference(dir);
   auto m = DeepseekForCausalLM::load(dir, f32());
-  m->set_mla_mode(mode);
   Session s(*m);
+  s.mode = mode;
   Tensor logits = s.feed(*m, ref.all);
   ASSERT_EQ(logits.dim(0), static_cast<int64_t>(ref.all.size()));
   ASSERT_EQ(logits.dim(1), ref.vocab);
@@ -96,8 +101,8 @@ void check_prefill(const std::string& dir, MlaMode mode, double tol) {
 void check_decode(const std::string& dir, MlaMode mode, double tol) {
   const Reference ref = load_reference(dir);
   auto m = DeepseekForCausalLM::load(dir, f32());
-  m->set_mla_mode(mode);
   Session s(*m);
+  s.mode = mode;
   double worst = 0.0;
   for (size_t i = 0; i < ref.all.size(); ++i) {
     Tensor l = s.feed(*m, {ref.all[i]});
@@ -110,7 +115,8 @@ int32_t argmax(const float* v, int64_t n) {
   return static_cast<int32_t>(std::max_element(v, v + n) - v);
 }
 
-std::vector<int32_t> greedy(CausalLM& m, const std::vector<int32_t>& prompt, int n) {
+std::vector<int32_t> greedy(const CausalLM& m, const std::vector<int32_t>& prompt, int n,
+                            ForwardStats* stats = nullptr) {
   Session s(m);
   Tensor l = s.feed(m, prompt);
   std::vector<int32_t> out;
@@ -121,6 +127,7 @@ std::vector<int32_t> greedy(CausalLM& m, const std::vector<int32_t>& prompt, int
     Tensor d = s.feed(m, {next});
     next = argmax(d.data<float>(), V);
   }
+  if (stats) *stats = s.stats;
   return out;
 }
 
@@ -142,10 +149,11 @@ TEST(DeepseekV2, DecodeExpandedMatchesHF) {
 TEST(DeepseekV2, GreedyContinuationMatchesHF) {
   const Reference ref = load_reference(v2_dir());
   auto m = DeepseekForCausalLM::load(v2_dir(), f32());
-  EXPECT_EQ(greedy(*m, ref.prompt, static_cast<int>(ref.greedy.size())), ref.greedy);
+  ForwardStats st;
+  EXPECT_EQ(greedy(*m, ref.prompt, static_cast<int>(ref.greedy.size()), &st), ref.greedy);
   // Auto picked the expanded form for the prompt and the absorbed one for decode steps.
-  EXPECT_GT(m->mla_stats().expanded_seqs, 0);
-  EXPECT_GT(m->mla_stats().absorbed_seqs, 0);
+  EXPECT_GT(st.mla_expanded_seqs, 0);
+  EXPECT_GT(st.mla_absorbed_seqs, 0);
 }
 
 // ---- golden: DeepSeek-V3 (q_lora_rank, sigmoid + noaux_tc, FP8 128x128 blocks, MTP layer) ---
@@ -223,7 +231,7 @@ TEST(Deepseek, ExpertCountsSumToTokensTimesTopK) {
     const auto& cfg = m->config();
     int moe_layers = 0;
     for (int64_t l = 0; l < cfg.num_layers; ++l) {
-      const auto& c = m->expert_counts()[static_cast<size_t>(l)];
+      const auto& c = s.stats.expert_counts[static_cast<size_t>(l)];
       if (!cfg.is_moe_layer(l)) {
         EXPECT_TRUE(c.empty());
         continue;
@@ -235,9 +243,15 @@ TEST(Deepseek, ExpertCountsSumToTokensTimesTopK) {
       EXPECT_EQ(sum, tokens * cfg.num_experts_per_tok) << dir << " layer " << l;
     }
     EXPECT_EQ(moe_layers, 2);
-    m->reset_expert_counts();
-    for (const auto& c : m->expert_counts())
-      for (int64_t v : c) EXPECT_EQ(v, 0);
+    // Counts belong to the caller: a second session on the same model starts from zero.
+    Session s2(*m);
+    s2.feed(*m, ref.prompt);
+    for (int64_t l = 0; l < cfg.num_layers; ++l) {
+      if (!cfg.is_moe_layer(l)) continue;
+      int64_t sum = 0;
+      for (int64_t v : s2.stats.expert_counts[static_cast<size_t>(l)]) sum += v;
+      EXPECT_EQ(sum, static_cast<int64_t>(ref.prompt.size()) * cfg.num_experts_per_tok);
+    }
   }
 }
 
@@ -251,6 +265,7 @@ TEST(Deepseek, RoutingRespectsGroupLimits) {
   HFConfig hf = HFConfig::load(v3_dir() + "/config.json");
   WeightStore ws = ModelFolder::open(v3_dir()).open_weights();
   MoeWeights w;
+  w.router = moe_router(cfg);
   w.gate = ws.get("model.layers.1.mlp.gate.weight").to(DType::F32);
   w.e_score_correction_bias =
       ws.get("model.layers.1.mlp.gate.e_score_correction_bias").to(DType::F32);
@@ -269,6 +284,35 @@ TEST(Deepseek, RoutingRespectsGroupLimits) {
     // norm_topk_prob: weights sum to routed_scaling_factor.
     EXPECT_NEAR(sum, cfg.routed_scaling_factor, 1e-5);
   }
+}
+
+TEST(Deepseek, RouterParsedOnceRejectsUnknownMethod) {
+  HFConfig hf = HFConfig::load(v2_dir() + "/config.json");
+  DeepseekConfig cfg = parse_deepseek_config(hf);
+  cfg.topk_method = "group_limited_greedy";
+  EXPECT_EQ(moe_router(cfg).method, MoeTopk::GroupLimitedGreedy);
+  cfg.topk_method = "noaux_tc";
+  EXPECT_EQ(moe_router(cfg).method, MoeTopk::NoauxTc);
+  cfg.topk_method = "topk_fancy";
+  EXPECT_THROW(moe_router(cfg), FormatError);
+  cfg.topk_method = "greedy";
+  cfg.scoring_func = "tanh";
+  EXPECT_THROW(moe_router(cfg), FormatError);
+}
+
+TEST(Deepseek, TwoThreadsShareOneModel) {
+  // forward is const and keeps no per-call state: two sessions on two threads give the
+  // logits one session gives alone.
+  const Reference ref = load_reference(v2_dir());
+  auto m = DeepseekForCausalLM::load(v2_dir(), f32());
+  const std::vector<int32_t> alone = greedy(*m, ref.prompt, 6);
+  std::vector<int32_t> a, b;
+  std::thread ta([&] { a = greedy(*m, ref.prompt, 6); });
+  std::thread tb([&] { b = greedy(*m, ref.prompt, 6); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(a, alone);
+  EXPECT_EQ(b, alone);
 }
 
 // ---- config, KV layout, inspect notes ----------------------------------------------------

@@ -69,7 +69,8 @@ class FakeLM : public CausalLM {
   }
   const ModelInfo& info() const override { return info_; }
   std::vector<KVLayerSpec> kv_layout() const override { return {{1, DType::F32}}; }
-  Tensor forward(const ForwardBatch& batch, KVCache& cache) override {
+  Tensor forward(const ForwardBatch& batch, KVCache& cache,
+                 ForwardStats* /*stats*/ = nullptr) const override {
     ++calls_;
     max_batch_tokens_ = std::max<int64_t>(max_batch_tokens_, batch.num_tokens());
     for (const auto& s : batch.seqs)
@@ -121,8 +122,9 @@ class FakeLM : public CausalLM {
  private:
   ModelInfo info_;
   ScoreFn fn_;
-  int64_t calls_ = 0;
-  int64_t max_batch_tokens_ = 0;
+  // Test-only call counters (a FakeLM is driven by one thread at a time).
+  mutable int64_t calls_ = 0;
+  mutable int64_t max_batch_tokens_ = 0;
 };
 
 }  // namespace deepfuse::test

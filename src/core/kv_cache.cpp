@@ -1,31 +1,10 @@
-#include "models/forward.h"
+#include "core/kv_cache.h"
 
-#include <algorithm>
 #include <string>
 
 #include "core/error.h"
 
 namespace deepfuse {
-
-ForwardBatch ForwardBatch::single(const std::vector<int32_t>& ids, int32_t context_len,
-                                  std::vector<int32_t> block_table, bool all_logits) {
-  ForwardBatch b;
-  b.tokens = ids;
-  b.positions.resize(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) b.positions[i] = context_len + static_cast<int32_t>(i);
-  SequenceSlice s;
-  s.token_begin = 0;
-  s.num_tokens = static_cast<int32_t>(ids.size());
-  s.context_len = context_len;
-  s.block_table = std::move(block_table);
-  b.seqs.push_back(std::move(s));
-  if (all_logits) {
-    for (int32_t i = 0; i < b.num_tokens(); ++i) b.logit_rows.push_back(i);
-  } else if (!ids.empty()) {
-    b.logit_rows.push_back(b.num_tokens() - 1);
-  }
-  return b;
-}
 
 KVCache::KVCache(std::vector<KVLayerSpec> layers, int32_t block_size, int32_t num_blocks,
                  Device device)

@@ -1,10 +1,6 @@
-// The model forward contract: a flattened ragged batch over a paged KV cache.
+// Paged KV storage: the per-layer pools the attention ops read and write.
 //
-// Prefill, decode and mixed batches are the same call (continuous batching never touches a
-// model). A step carries the *new* tokens of several sequences back to back; each sequence
-// says where its tokens are, how many tokens it already has in the cache, and which physical
-// KV blocks hold its context. The model appends the new tokens' keys/values (or, for MLA,
-// latents) into those blocks and attends over context + new tokens causally.
+// In core/ (below ops/): ops::kv_write / ops::attention take it, engine/ allocates blocks.
 #pragma once
 
 #include <cstdint>
@@ -14,30 +10,6 @@
 #include "core/tensor.h"
 
 namespace deepfuse {
-
-struct SequenceSlice {
-  int32_t token_begin = 0;  // index of this sequence's first new token in ForwardBatch::tokens
-  int32_t num_tokens = 0;   // new tokens of this sequence in this step
-  int32_t context_len = 0;  // tokens of this sequence already in the KV cache before this step
-  // Physical KV block ids; block i holds positions [i*block_size, (i+1)*block_size) of the
-  // sequence. Must cover context_len + num_tokens tokens (engine/ reserves them).
-  std::vector<int32_t> block_table;
-};
-
-struct ForwardBatch {
-  std::vector<int32_t> tokens;      // [n_tokens] new token ids of all sequences, back to back
-  std::vector<int32_t> positions;   // [n_tokens] position of each token (RoPE / learned pos)
-  std::vector<SequenceSlice> seqs;  // one per sequence in the batch
-  // Indices into `tokens` whose logits forward() returns, in this order (e.g. the last token
-  // of each sequence for decoding, every token for `deepfuse logits`).
-  std::vector<int32_t> logit_rows;
-
-  int32_t num_tokens() const { return static_cast<int32_t>(tokens.size()); }
-  // Convenience: one sequence, `ids` appended after `context_len` cached tokens, logits at
-  // every new position when `all_logits`, else only at the last.
-  static ForwardBatch single(const std::vector<int32_t>& ids, int32_t context_len,
-                             std::vector<int32_t> block_table, bool all_logits);
-};
 
 // What a model keeps per token per layer in the KV cache: `width` values of `dtype`.
 // Llama-style GQA stores K then V (2 * kv_heads * head_dim); DeepSeek MLA stores the
