@@ -251,7 +251,8 @@ class GptNeoModel final : public CausalLM {
                                     {2 * c_.hidden, DType::F32});
   }
 
-  Tensor forward(const ForwardBatch& batch, KVCache& cache) override {
+  Tensor forward(const ForwardBatch& batch, KVCache& cache,
+                 ForwardStats* /*stats*/ = nullptr) const override {
     const int64_t n = batch.num_tokens();
     DF_CHECK(n > 0, InvalidArgument, "forward: empty batch");
     const int64_t E = c_.hidden, nh = c_.num_heads, hd = E / nh;
@@ -259,6 +260,7 @@ class GptNeoModel final : public CausalLM {
       DF_CHECK(p >= 0 && p < c_.max_positions, InvalidArgument,
                "position " << p << " is outside GPT-Neo's max_position_embeddings ("
                            << c_.max_positions << ")");
+    const BlockTables tables = batch.block_tables();  // once per step, read by every layer
     Tensor x = ops::embedding(wte_, batch.tokens);               // [n, E]
     ops::add_inplace(x, ops::embedding(wpe_, batch.positions));  // + learned positions
     Tensor h = Tensor::empty(DType::F32, {n, E});
@@ -270,13 +272,13 @@ class GptNeoModel final : public CausalLM {
       Tensor q = ops::linear(h, L.q).reshape({n, nh, hd});  // no bias on q/k/v
       Tensor k = ops::linear(h, L.k).reshape({n, nh, hd});
       Tensor v = ops::linear(h, L.v).reshape({n, nh, hd});
-      ops::kv_write(k, v, batch, cache, static_cast<int32_t>(l));
+      ops::kv_write(k, v, tables, cache, static_cast<int32_t>(l));
       ops::AttentionParams ap;
       ap.n_kv_heads = nh;
       ap.head_dim = hd;
       ap.scale = 1.f;  // GPT-Neo does not scale q·k (0 would mean 1/sqrt(head_dim))
       ap.sliding_window = L.local ? static_cast<int32_t>(c_.window_size) : 0;
-      ops::attention(q, batch, cache, static_cast<int32_t>(l), ap, attn);  // [n, nh, hd]
+      ops::attention(q, tables, cache, static_cast<int32_t>(l), ap, attn);  // [n, nh, hd]
       ops::add_inplace(x, ops::linear(attn.reshape({n, E}), L.o, &L.o_b));
       ops::layer_norm(x, L.ln2_w, &L.ln2_b, eps, h);
       Tensor m = ops::linear(h, L.fc, &L.fc_b);  // [n, I]

@@ -189,16 +189,16 @@ TEST(Engine, StopStringsAndTextDeltas) {
 class GatedLM : public test::FakeLM {
  public:
   GatedLM() : FakeLM(40) {}
-  Tensor forward(const ForwardBatch& b, KVCache& c) override {
+  Tensor forward(const ForwardBatch& b, KVCache& c, ForwardStats* st = nullptr) const override {
     const int step = ++steps;
     // `hold_from`: steps after that one wait for `release`, so a cancel sent meanwhile is seen
     // before the request can run to its end (the fake model is far faster than the test thread).
     while (slow.load() || (hold_from.load() >= 0 && step > hold_from.load() && !release.load()))
       std::this_thread::sleep_for(std::chrono::microseconds(200));
-    return FakeLM::forward(b, c);
+    return FakeLM::forward(b, c, st);
   }
   std::atomic<bool> slow{false};
-  std::atomic<int> steps{0};
+  mutable std::atomic<int> steps{0};
   std::atomic<int> hold_from{-1};
   std::atomic<bool> release{false};
 };
@@ -313,9 +313,9 @@ TEST(Engine, BadRequestsAndOptionsAreClearErrors) {
 class FailingLM : public test::FakeLM {
  public:
   FailingLM() : FakeLM(20) {}
-  Tensor forward(const ForwardBatch& b, KVCache& c) override {
+  Tensor forward(const ForwardBatch& b, KVCache& c, ForwardStats* st = nullptr) const override {
     if (fail.load()) throw InternalError("injected failure");
-    return FakeLM::forward(b, c);
+    return FakeLM::forward(b, c, st);
   }
   std::atomic<bool> fail{false};
 };
