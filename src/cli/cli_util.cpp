@@ -21,7 +21,8 @@ void add_threads_flag(CLI::App* cmd, int* threads) {
 }
 
 void apply_threads(int threads) {
-  ThreadPool::set_global_threads(threads);
+  // Once, at the start of a command, before any work uses the process pool.
+  ThreadPool::init_global(threads);
 }
 
 void set_examples(CLI::App* cmd, const std::string& examples) {

@@ -15,7 +15,8 @@ bool read_line(std::istream& in, std::string* line);
 // Writes `j` as one compact JSON line on stdout (UTF-8 kept as is; invalid UTF-8 replaced).
 void print_json_line(const nlohmann::json& j);
 
-// Adds --threads N (0 = all hardware threads) and applies it to the global thread pool.
+// Adds --threads N (0 = all hardware threads); apply_threads sizes the process thread pool
+// with it, once, before the command does any work.
 void add_threads_flag(CLI::App* cmd, int* threads);
 void apply_threads(int threads);
 

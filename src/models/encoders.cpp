@@ -140,7 +140,7 @@ void full_attention(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& o
   const float* K = k.data<float>();
   const float* V = v.data<float>();
   float* O = out.data<float>();
-  ThreadPool::global().parallel_for(n * nh, 1, [&](int64_t b, int64_t e) {
+  ThreadPool::current().parallel_for(n * nh, 1, [&](int64_t b, int64_t e) {
     std::vector<float> s(static_cast<size_t>(n));
     for (int64_t r = b; r < e; ++r) {
       const int64_t i = r / nh, h = r % nh;
