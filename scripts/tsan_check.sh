@@ -17,8 +17,12 @@ launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
-cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDEEPFUSE_TSAN=ON \
-  -DDEEPFUSE_BUILD_TESTS=ON -DDEEPFUSE_CUDA=OFF -DDEEPFUSE_ONEDNN=OFF "${launcher[@]}" >/dev/null
+# -O1 with line tables only: compiles faster than -O2 -g and still gives file:line in reports;
+# assertions stay on.
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+  -DDEEPFUSE_TSAN=ON -DDEEPFUSE_BUILD_TESTS=ON -DDEEPFUSE_CUDA=OFF -DDEEPFUSE_ONEDNN=OFF \
+  "${launcher[@]}" >/dev/null
 ninja -C build-tsan -j "$(nproc)" test_concurrency test_core
 
 export OMP_NUM_THREADS=1

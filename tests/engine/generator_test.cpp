@@ -81,6 +81,12 @@ TEST(Generator, SeedsReproducibleAcrossThreadsAndCompositions) {
   auto c = g.generate(req({1, 2, 3}, 20, true, 8));
   EXPECT_EQ(a.ids, b.ids);
   EXPECT_NE(a.ids, c.ids);
+  // Statistics come with each result: one prefill step, then one step per further token.
+  EXPECT_EQ(a.stats.prompt_tokens, 3);
+  EXPECT_EQ(a.stats.steps, static_cast<int64_t>(a.ids.size()));
+  EXPECT_EQ(b.stats.steps, a.stats.steps);
+  EXPECT_GE(a.stats.forward_seconds, 0.0);
+  EXPECT_GT(a.stats.first_token_seconds, 0.0);
   // Same request surrounded by others, on a single-threaded pool of its own.
   ThreadPool serial(1);
   ThreadPool::Scope scope(serial);
