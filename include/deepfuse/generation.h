@@ -133,10 +133,10 @@ struct GenerationRequest {
 // once; each of them counts the whole step, so per-request sums can exceed the call's time.
 struct GenerationStats {
   int64_t prompt_tokens = 0;
-  int64_t steps = 0;              // forward steps this request took part in
-  double forward_seconds = 0;     // model forward of those steps
-  double sampling_seconds = 0;    // processors, token choice, detokenisation, streaming
-  double first_token_seconds = 0; // from the start of generate() to this request's first token
+  int64_t steps = 0;               // forward steps this request took part in
+  double forward_seconds = 0;      // model forward of those steps
+  double sampling_seconds = 0;     // processors, token choice, detokenisation, streaming
+  double first_token_seconds = 0;  // from the start of generate() to its first token
 };
 
 struct GenerationResult {

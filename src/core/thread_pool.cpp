@@ -59,7 +59,8 @@ SpinResult spin_until(const Ready& ready, int64_t budget_ns) {
           budget_ns)
         return SpinResult::kTimeout;
       sched_yield();
-      if (ns_since(before) >= kPreemptedNs) return ready() ? SpinResult::kReady : SpinResult::kPreempted;
+      if (ns_since(before) >= kPreemptedNs)
+        return ready() ? SpinResult::kReady : SpinResult::kPreempted;
     }
   }
 }
@@ -217,7 +218,8 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     epoch_.fetch_add(1, std::memory_order_release);
   }
   // Wake only as many sleepers as there are chunks for them (the caller takes one).
-  const int64_t wanted = std::min<int64_t>(job.num_chunks - 1, static_cast<int64_t>(workers_.size()));
+  const int64_t wanted =
+      std::min<int64_t>(job.num_chunks - 1, static_cast<int64_t>(workers_.size()));
   if (wanted >= static_cast<int64_t>(workers_.size()))
     work_cv_.notify_all();
   else

@@ -211,7 +211,8 @@ std::vector<GenerationResult> Generator::generate(std::vector<GenerationRequest>
     for (Sequence* s : with_logits) {
       GenerationStats& st = s->result.stats;
       st.sampling_seconds += sampling_s;
-      if (st.first_token_seconds == 0) st.first_token_seconds = std::chrono::duration<double>(t2 - start).count();
+      if (st.first_token_seconds == 0)
+        st.first_token_seconds = std::chrono::duration<double>(t2 - start).count();
     }
 
     std::vector<Sequence*> still;

@@ -81,7 +81,8 @@ std::vector<std::vector<std::string>> run_searches() {
   std::vector<std::vector<std::string>> out;
   for (const char* q : {"cat in the park", "apple pie recipe", "stock market news"}) {
     std::vector<std::string> ids;
-    for (const auto& h : shared().kb->search(q, o)) ids.push_back(h.doc_id + ":" + std::to_string(h.score));
+    for (const auto& h : shared().kb->search(q, o))
+      ids.push_back(h.doc_id + ":" + std::to_string(h.score));
     out.push_back(ids);
   }
   return out;
@@ -94,7 +95,8 @@ TEST(ConcurrentRequests, TwoGenerationsAndASearchEqualTheSameWorkAlone) {
   const auto search_alone = run_searches();
   ASSERT_EQ(greedy_alone.ids.size(), 40u);  // no EOS within 40 tokens of this story opening
   ASSERT_FALSE(search_alone[0].empty());
-  EXPECT_EQ(greedy_alone.stats.prompt_tokens, static_cast<int64_t>(greedy_request().prompt_ids.size()));
+  EXPECT_EQ(greedy_alone.stats.prompt_tokens,
+            static_cast<int64_t>(greedy_request().prompt_ids.size()));
   EXPECT_EQ(greedy_alone.stats.steps, 40);  // one prefill step, then one step per new token
   EXPECT_GT(greedy_alone.stats.forward_seconds, 0.0);
 
@@ -131,8 +133,8 @@ TEST(ConcurrentRequests, TwoGenerationsAndASearchEqualTheSameWorkAlone) {
 }
 
 TEST(ConcurrentRequests, EncodeBatchWhileGenerating) {
-  // The tokenizer's batch encoder is itself a parallel_for, nested inside nothing, racing a
-  // generation on the same process pool.
+  // The tokenizer's batch encoder runs its own parallel_for on the process pool while a
+  // generation uses the same pool.
   Shared& s = shared();
   std::vector<std::string> texts(16, "Lily saw a big red ball in the park.");
   const auto alone = s.tok->encode_batch(texts);
