@@ -4,8 +4,8 @@
 # (tests/concurrency/), and the thread pool's own tests. Any data race fails the script.
 #
 # Only the targets these tests need are built (test_concurrency links the library modules,
-# test_core the core one), through ccache when it is installed: about 6-8 minutes on 2 cores
-# from a cold cache, seconds from a warm one. Usage: scripts/tsan_check.sh [extra gtest args]
+# test_core the core one: about 115 objects), through ccache when it is installed, so a warm
+# cache makes reruns quick. Usage: scripts/tsan_check.sh [extra gtest args]
 #
 # oneDNN is left out of this build: it runs on OpenMP (libgomp), whose threads TSan cannot see
 # into, so it would report races that are not ours (and these tests never reach its row
