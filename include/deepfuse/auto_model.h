@@ -34,7 +34,8 @@ struct ModelOptions {
   // "bfloat16" or "float16" converts once at load. Activations are f32.
   std::string dtype = "auto";
   std::string device = "cpu";  // "cpu" ("cuda" once the CUDA backend lands)
-  int threads = 0;             // 0: leave the global pool as it is
+  // No thread count: loading never touches thread pools. Forward runs on the calling thread's
+  // pool (the process pool, or one the caller installs for its requests; core/thread_pool.h).
 };
 
 // Loads the causal LM of a model folder through the registry (no tokenizer needed).

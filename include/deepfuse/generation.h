@@ -129,21 +129,33 @@ struct GenerationRequest {
   std::function<void(std::string_view delta)> on_text;
 };
 
+// Where one request's time went. A step of a batched generate() serves several requests at
+// once; each of them counts the whole step, so per-request sums can exceed the call's time.
+struct GenerationStats {
+  int64_t prompt_tokens = 0;
+  int64_t steps = 0;               // forward steps this request took part in
+  double forward_seconds = 0;      // model forward of those steps
+  double sampling_seconds = 0;     // processors, token choice, detokenisation, streaming
+  double first_token_seconds = 0;  // from the start of generate() to its first token
+};
+
 struct GenerationResult {
   std::vector<int32_t> ids;   // generated tokens only (EOS / stop-string token included)
   std::string text;           // decoded `ids`, cut before a matched stop string
   std::string finish_reason;  // "stop" (EOS, stop string, criterion) or "length"
   std::optional<std::string> stop_string;  // the stop string that ended it
   std::vector<GeneratedToken> tokens;      // per-token logprobs when config.logprobs
+  GenerationStats stats;
 };
 
 struct GeneratorOptions {
   int32_t kv_block_size = 16;
   int64_t max_batch_tokens = 4096;  // tokens per forward step (prefill is admitted within it)
-  int threads = 0;                  // sampling threads over sequences (0: global pool)
 };
 
-// Runs generation on one model. Not thread-safe: one generate() at a time per Generator.
+// Runs generation on one model. A Generator holds no per-call state: several threads may call
+// generate() on one Generator (and one model) at once, each call with its own KV cache. Work
+// runs on the calling thread's ThreadPool::current() (src/core/thread_pool.h).
 class Generator {
  public:
   Generator(CausalLM& model, std::shared_ptr<const TokenTextSource> text,
@@ -151,18 +163,13 @@ class Generator {
   ~Generator();
   // Many requests in one call: ragged batches (no padding), each with its own config; the
   // results equal running them one at a time (same seed -> same tokens).
-  std::vector<GenerationResult> generate(std::vector<GenerationRequest> requests);
-  GenerationResult generate(GenerationRequest request);
-  // Per-step timing of the last generate(): model forward vs everything else (sampling,
-  // processors, detokenisation), in seconds.
-  double last_forward_seconds() const { return forward_s_; }
-  double last_sampling_seconds() const { return sampling_s_; }
+  std::vector<GenerationResult> generate(std::vector<GenerationRequest> requests) const;
+  GenerationResult generate(GenerationRequest request) const;
 
  private:
   CausalLM& model_;
   std::shared_ptr<const TokenTextSource> text_;
-  GeneratorOptions options_;
-  double forward_s_ = 0, sampling_s_ = 0;
+  const GeneratorOptions options_;
 };
 
 }  // namespace deepfuse

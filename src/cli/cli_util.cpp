@@ -46,7 +46,8 @@ int cap_threads(int threads) {
 }
 
 void apply_threads(int threads) {
-  ThreadPool::set_global_threads(cap_threads(threads));
+  // Once, at the start of a command, before any work uses the process pool.
+  ThreadPool::init_global(cap_threads(threads));
 }
 
 namespace {

@@ -22,9 +22,10 @@ nlohmann::json parse_request_line(JsonReader& reader, const std::string& line, s
 // Writes `j` as one compact JSON line on stdout (UTF-8 kept as is; invalid UTF-8 replaced).
 void print_json_line(const nlohmann::json& j);
 
-// Adds --threads N (0 = all hardware threads) and applies it to the global thread pool. More
-// threads than the machine has are capped at its hardware threads, with a note on stderr
-// (5000 threads on 2 cores hung for minutes: issue 13).
+// Adds --threads N (0 = all hardware threads); apply_threads sizes the process thread pool
+// with it, once, before the command does any work. More threads than the machine has are
+// capped at its hardware threads, with a note on stderr (5000 threads on 2 cores hung for
+// minutes: issue 13).
 void add_threads_flag(CLI::App* cmd, int* threads);
 void apply_threads(int threads);
 // `threads` capped at the hardware threads (with the stderr note); 0 stays 0.

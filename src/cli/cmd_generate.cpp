@@ -102,7 +102,7 @@ void run_generate(const GenerateArgs& a) {
     std::cout << prompt << text << "\n";
   }
   if (a.gen.profile) {
-    const double fwd = g.last_forward_seconds(), smp = g.last_sampling_seconds();
+    const double fwd = r.stats.forward_seconds, smp = r.stats.sampling_seconds;
     std::cerr << Profiler::global().table() << "\n"
               << "generation: " << r.ids.size() << " tokens, forward " << fwd * 1e3
               << " ms, sampling+processing " << smp * 1e3 << " ms ("

@@ -339,7 +339,7 @@ void Engine::Impl::step() {
       blocks->release_before(s.table, s.computed + 1 - opt.sliding_window);
   }
   float* base = logits.data<float>();
-  ThreadPool::global().parallel_for(
+  ThreadPool::current().parallel_for(
       static_cast<int64_t>(with_logits.size()), 1, [&](int64_t b, int64_t e) {
         for (int64_t r = b; r < e; ++r)
           with_logits[static_cast<size_t>(r)]->step(

@@ -94,14 +94,16 @@ Generator::Generator(CausalLM& model, std::shared_ptr<const TokenTextSource> tex
 
 Generator::~Generator() = default;
 
-GenerationResult Generator::generate(GenerationRequest request) {
+GenerationResult Generator::generate(GenerationRequest request) const {
   std::vector<GenerationRequest> v;
   v.push_back(std::move(request));
   return std::move(generate(std::move(v))[0]);
 }
 
-std::vector<GenerationResult> Generator::generate(std::vector<GenerationRequest> requests) {
-  forward_s_ = sampling_s_ = 0;
+std::vector<GenerationResult> Generator::generate(std::vector<GenerationRequest> requests) const {
+  // Everything this call touches lives here (sequences, KV cache, statistics): concurrent
+  // calls on one Generator share only the model and the options.
+  const auto start = Clock::now();
   const ModelInfo& info = model_.info();
   const int64_t vocab = info.vocab_size;
   const int32_t bs = options_.kv_block_size;
@@ -125,6 +127,7 @@ std::vector<GenerationResult> Generator::generate(std::vector<GenerationRequest>
     DF_CHECK(s.rc.stop_strings.empty() || text_, InvalidArgument,
              "stop_strings need a tokenizer (no TokenTextSource was given)");
     s.ids = r.prompt_ids;
+    s.result.stats.prompt_tokens = static_cast<int64_t>(r.prompt_ids.size());
     s.text = std::make_unique<engine::TextStream>(text_.get(), s.rc.stop_strings, r.prompt_ids);
     total_blocks += (s.rc.max_length + bs - 1) / bs;
   }
@@ -190,7 +193,7 @@ std::vector<GenerationResult> Generator::generate(std::vector<GenerationRequest>
                                        << with_logits.size() << ", " << vocab << "]");
     float* base = logits.data<float>();
     // Sequences are independent (own RNG stream, processors, text): parallel over them.
-    ThreadPool::global().parallel_for(
+    ThreadPool::current().parallel_for(
         static_cast<int64_t>(with_logits.size()), 1, [&](int64_t b, int64_t e) {
           for (int64_t r = b; r < e; ++r)
             step_sequence(*with_logits[static_cast<size_t>(r)],
@@ -199,8 +202,18 @@ std::vector<GenerationResult> Generator::generate(std::vector<GenerationRequest>
     // Streaming callbacks run here, on the caller's thread, in request order.
     for (Sequence* s : with_logits) emit(*s, s->done);
     const auto t2 = Clock::now();
-    forward_s_ += std::chrono::duration<double>(t1 - t0).count();
-    sampling_s_ += std::chrono::duration<double>(t2 - t1).count();
+    const double forward_s = std::chrono::duration<double>(t1 - t0).count();
+    const double sampling_s = std::chrono::duration<double>(t2 - t1).count();
+    for (Sequence* s : in_batch) {
+      s->result.stats.steps += 1;
+      s->result.stats.forward_seconds += forward_s;
+    }
+    for (Sequence* s : with_logits) {
+      GenerationStats& st = s->result.stats;
+      st.sampling_seconds += sampling_s;
+      if (st.first_token_seconds == 0)
+        st.first_token_seconds = std::chrono::duration<double>(t2 - start).count();
+    }
 
     std::vector<Sequence*> still;
     for (Sequence* s : running) {

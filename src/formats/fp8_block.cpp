@@ -47,7 +47,7 @@ Tensor dequantize_fp8_block(const Tensor& weight, const Tensor& scale_inv, int64
   Tensor result = Tensor::empty(out, Shape{rows, cols});
   const uint8_t* src = weight.data<uint8_t>();
   const auto& table = fp8_table();
-  ThreadPool::global().parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+  ThreadPool::current().parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
     std::vector<float> row(static_cast<size_t>(cols));
     for (int64_t r = r0; r < r1; ++r) {
       const float* srow = &scales[static_cast<size_t>((r / block_rows) * bc)];

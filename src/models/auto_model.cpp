@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "core/thread_pool.h"
 #include "formats/model_folder.h"
 #include "models/registry.h"
 
@@ -25,8 +24,6 @@ LoadOptions to_load_options(const ModelOptions& o) {
     l.weight_dtype = d;
     l.dtype = d;
   }
-  l.threads = o.threads;
-  if (o.threads > 0) ThreadPool::set_global_threads(o.threads);
   return l;
 }
 

@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/thread_pool.h"
 #include "formats/fp8_block.h"
 #include "ops/ops.h"
 
@@ -143,7 +142,6 @@ DeepseekForCausalLM::DeepseekForCausalLM(const HFConfig& hf, const WeightStore& 
   DF_CHECK(
       options.dtype == DType::F32 || options.dtype == DType::BF16 || options.dtype == DType::F16,
       InvalidArgument, "DeepSeek compute dtype must be float32, bfloat16 or float16");
-  if (options.threads > 0) ThreadPool::set_global_threads(options.threads);
   kv_dtype_ = options.dtype == DType::F32 ? DType::F32 : DType::BF16;
   rope_ = deepseek_rope(cfg_);
 

@@ -41,7 +41,6 @@ struct LoadOptions {
   // Activations are always f32.
   std::optional<DType> weight_dtype;
   Device device = Device::CPU;
-  int threads = 0;  // 0: leave the global pool as it is
 };
 
 struct ModelEntry {

@@ -194,7 +194,7 @@ void attention_cpu(const Tensor& q, const BlockTables& batch, const KVCache& cac
   const float* qp = q.data<float>();
   float* op = out.data<float>();
   const int64_t work = static_cast<int64_t>(items.size()) * kv_heads;
-  ThreadPool& pool = ThreadPool::global();
+  ThreadPool& pool = ThreadPool::current();
   pool.parallel_for(work, 1, [&](int64_t w0, int64_t w1) {
     for (int64_t w = w0; w < w1; ++w) {
       const Item& it = items[static_cast<size_t>(w / kv_heads)];

@@ -44,7 +44,7 @@ void attention_bidirectional(const Tensor& q, const Tensor& k, const Tensor& v,
     const float* K = k.data<float>();
     const float* V = v.data<float>();
     float* O = out.data<float>();
-    ThreadPool::global().parallel_for(n * nh, 1, [&](int64_t b, int64_t e) {
+    ThreadPool::current().parallel_for(n * nh, 1, [&](int64_t b, int64_t e) {
       std::vector<float> s;
       for (int64_t r = b; r < e; ++r) {
         const int64_t i = r / nh, h = r % nh;

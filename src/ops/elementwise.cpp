@@ -28,7 +28,7 @@ void for_rows(int64_t rows, int64_t d, Fn&& fn) {
     fn(int64_t{0}, rows);
     return;
   }
-  ThreadPool& pool = ThreadPool::global();
+  ThreadPool& pool = ThreadPool::current();
   const int64_t grain = std::max<int64_t>(1, rows / (pool.num_threads() * 4));
   pool.parallel_for(rows, grain, [&](int64_t b, int64_t e) { fn(b, e); });
 }
@@ -40,7 +40,7 @@ void for_range(int64_t n, Fn&& fn) {
     fn(int64_t{0}, n);
     return;
   }
-  ThreadPool& pool = ThreadPool::global();
+  ThreadPool& pool = ThreadPool::current();
   pool.parallel_for(n, std::max<int64_t>(4096, n / (pool.num_threads() * 4)),
                     [&](int64_t b, int64_t e) { fn(b, e); });
 }

@@ -19,7 +19,7 @@ namespace {
 // Splits heads into chunks so a single decode token still spreads over the pool's threads;
 // each chunk reads the sequence's latents once for all of its heads.
 int64_t head_chunk(int64_t heads, int64_t tasks_without_split) {
-  const int64_t threads = ThreadPool::global().num_threads();
+  const int64_t threads = ThreadPool::current().num_threads();
   if (tasks_without_split >= threads) return heads;
   const int64_t want = std::max<int64_t>(1, threads / std::max<int64_t>(1, tasks_without_split));
   return std::max<int64_t>(1, (heads + want - 1) / want);
@@ -91,7 +91,7 @@ void absorbed_cpu(const Tensor& q, const Tensor& w_uk, const Tensor& w_uv, const
   // q_abs [m, H, r + dr] = [W_UK^T q_nope, q_pe]: queries in the latent space.
   Tensor q_abs = Tensor::empty(DType::F32, Shape{m, H, width});
   Tensor o_lat = Tensor::empty(DType::F32, Shape{m, H, r});
-  ThreadPool::global().parallel_for(m * H, 1, [&](int64_t b, int64_t e) {
+  ThreadPool::current().parallel_for(m * H, 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const int64_t j = i / H, h = i % H;
       const float* qh = q.data<float>() + ((token_begin + j) * H + h) * qk;
@@ -116,7 +116,7 @@ void absorbed_cpu(const Tensor& q, const Tensor& w_uk, const Tensor& w_uv, const
   kv.dtype = spec.dtype;
   kv.k_offset = 0;  // key = the whole slot [c, k_pe]
   kv.v_offset = 0;  // value = c
-  ThreadPool::global().parallel_for(m * chunks, 1, [&](int64_t b, int64_t e) {
+  ThreadPool::current().parallel_for(m * chunks, 1, [&](int64_t b, int64_t e) {
     std::vector<float> scratch;
     for (int64_t i = b; i < e; ++i) {
       const int64_t j = i / chunks, h0 = (i % chunks) * chunk;
@@ -139,7 +139,7 @@ void absorbed_cpu(const Tensor& q, const Tensor& w_uk, const Tensor& w_uv, const
     }
   });
   // out[t, h, :] = W_UV[h] o_lat[t, h, :]
-  ThreadPool::global().parallel_for(m * H, 1, [&](int64_t b, int64_t e) {
+  ThreadPool::current().parallel_for(m * H, 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const int64_t j = i / H, h = i % H;
       const float* ol = o_lat.data<float>() + (j * H + h) * r;
@@ -176,7 +176,7 @@ void expanded_cpu(const Tensor& q, const Tensor& kv_b_proj, const BlockTables& t
   // Per token: K of all heads [H, qk] then V of all heads [H, dv], one "block" of L tokens.
   const int64_t tok = H * qk + H * dv;
   Tensor kvbuf = Tensor::empty(DType::F32, Shape{L, tok});
-  ThreadPool::global().parallel_for(L, 16, [&](int64_t b, int64_t e) {
+  ThreadPool::current().parallel_for(L, 16, [&](int64_t b, int64_t e) {
     for (int64_t pos = b; pos < e; ++pos) {
       const float* src = kvx.data<float>() + pos * H * (dn + dv);
       float* dst = kvbuf.data<float>() + pos * tok;
@@ -190,7 +190,7 @@ void expanded_cpu(const Tensor& q, const Tensor& kv_b_proj, const BlockTables& t
     }
   });
   const int32_t one_block[1] = {0};
-  ThreadPool::global().parallel_for(m * H, 1, [&](int64_t b, int64_t e) {
+  ThreadPool::current().parallel_for(m * H, 1, [&](int64_t b, int64_t e) {
     std::vector<float> scratch;
     for (int64_t i = b; i < e; ++i) {
       const int64_t j = i / H, h = i % H;

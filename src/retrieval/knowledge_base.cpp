@@ -204,7 +204,7 @@ void KnowledgeBase::Impl::load() {
   std::vector<AnalyzedChunk> analyzed;
   auto flush = [&] {
     analyzed.assign(batch.size(), {});
-    ThreadPool::global().parallel_for(
+    ThreadPool::current().parallel_for(
         static_cast<int64_t>(batch.size()), 64, [&](int64_t b, int64_t e) {
           for (int64_t i = b; i < e; ++i) {
             auto it = doc_index.find(batch[i].doc_id);
@@ -461,7 +461,7 @@ IngestReport KnowledgeBase::ingest(const std::vector<Document>& input) {
   }
   if (m.embedder == nullptr && !m.embedder_error.empty()) throw Unsupported(m.embedder_error);
   // Chunk and analyse in parallel.
-  ThreadPool::global().parallel_for(
+  ThreadPool::current().parallel_for(
       static_cast<int64_t>(todo.size()), 16, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
           Impl::Prepared& p = todo[i];

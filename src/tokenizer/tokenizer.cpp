@@ -354,7 +354,7 @@ std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& te
       for (int64_t i = b; i < e; ++i) one(static_cast<size_t>(i));
     });
   } else {
-    ThreadPool::global().parallel_for(static_cast<int64_t>(texts.size()), 1,
+    ThreadPool::current().parallel_for(static_cast<int64_t>(texts.size()), 1,
                                       [&](int64_t b, int64_t e) {
                                         for (int64_t i = b; i < e; ++i) one(static_cast<size_t>(i));
                                       });

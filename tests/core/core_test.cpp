@@ -84,7 +84,7 @@ TEST(ThreadPool, ExceptionReachesCaller) {
   EXPECT_EQ(n.load(), 10);
 }
 
-TEST(ThreadPool, NestedRunsSerially) {
+TEST(ThreadPool, NestedCallsComplete) {
   ThreadPool pool(2);
   std::atomic<int> n{0};
   pool.parallel_for(4, 1, [&](int64_t, int64_t) {

@@ -81,14 +81,20 @@ TEST(Generator, SeedsReproducibleAcrossThreadsAndCompositions) {
   auto c = g.generate(req({1, 2, 3}, 20, true, 8));
   EXPECT_EQ(a.ids, b.ids);
   EXPECT_NE(a.ids, c.ids);
-  // Same request surrounded by others, under a different global thread count.
-  ThreadPool::set_global_threads(1);
+  // Statistics come with each result: one prefill step, then one step per further token.
+  EXPECT_EQ(a.stats.prompt_tokens, 3);
+  EXPECT_EQ(a.stats.steps, static_cast<int64_t>(a.ids.size()));
+  EXPECT_EQ(b.stats.steps, a.stats.steps);
+  EXPECT_GE(a.stats.forward_seconds, 0.0);
+  EXPECT_GT(a.stats.first_token_seconds, 0.0);
+  // Same request surrounded by others, on a single-threaded pool of its own.
+  ThreadPool serial(1);
+  ThreadPool::Scope scope(serial);
   std::vector<GenerationRequest> mix;
   mix.push_back(req({9, 9}, 5, true, 1));
   mix.push_back(req({1, 2, 3}, 20, true, 7));
   mix.push_back(req({3}, 30, true, 7));
   auto res = g.generate(std::move(mix));
-  ThreadPool::set_global_threads(0);
   EXPECT_EQ(res[1].ids, a.ids);
 }
 
@@ -250,7 +256,8 @@ TEST(Generator, SampledTokensDoNotDependOnStreamingOrThreads) {
   Generator g(model, vocab);
   auto plain = g.generate(req({6, 7}, 25, true, 99));
   for (int threads : {1, 2, 0}) {
-    ThreadPool::set_global_threads(threads);
+    ThreadPool pool(threads);
+    ThreadPool::Scope scope(pool);
     std::string streamed;
     auto r = req({6, 7}, 25, true, 99);
     r.on_text = [&](std::string_view d) { streamed += d; };
@@ -263,5 +270,4 @@ TEST(Generator, SampledTokensDoNotDependOnStreamingOrThreads) {
     EXPECT_EQ(res[1].text, plain.text);
     EXPECT_EQ(streamed, plain.text);
   }
-  ThreadPool::set_global_threads(0);
 }

@@ -160,7 +160,7 @@ void linear_path(GemmPath path, const float* x, int64_t n, int64_t k, const void
                                        << " (expected float32, float16 or bfloat16)");
   DF_CHECK(gemm_path_supported(path), Unsupported,
            "linear: kernel path " << gemm_path_name(path) << " is not supported on this CPU");
-  ThreadPool& tp = pool ? *pool : ThreadPool::global();
+  ThreadPool& tp = pool ? *pool : ThreadPool::current();
   if (n <= 0 || m <= 0) return;
   if (k <= 0) {
     std::fill(y, y + n * m, 0.f);

@@ -41,7 +41,7 @@ GemmPath gemm_path_for(DType w_dtype, int64_t n);
 
 // y[n, m] = x[n, k] · w[m, k]^T. `w_dtype` is F32, F16 or BF16 (callers validate). Rows of x, w
 // and y are contiguous with strides k, k and m. Parallelised over the m outputs on `pool`
-// (nullptr = ThreadPool::global()).
+// (nullptr = ThreadPool::current()).
 void linear(const float* x, int64_t n, int64_t k, const void* w, DType w_dtype, int64_t m, float* y,
             ThreadPool* pool = nullptr);
 void linear_path(GemmPath path, const float* x, int64_t n, int64_t k, const void* w, DType w_dtype,
