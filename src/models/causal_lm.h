@@ -7,19 +7,10 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "deepfuse/model_info.h"  // ModelInfo
 #include "models/forward.h"
 
 namespace deepfuse {
-
-// Facts about a loaded model that the engine and CLI need, independent of family.
-struct ModelInfo {
-  std::string architecture;    // config.json "architectures"[0], e.g. "LlamaForCausalLM"
-  std::string model_type;      // config.json "model_type"
-  int64_t vocab_size = 0;      // rows of the logits
-  int64_t max_positions = 0;   // max_position_embeddings
-  int64_t num_parameters = 0;  // tied embeddings counted once
-  DType weight_dtype = DType::F32;
-};
 
 class CausalLM {
  public:
