@@ -11,14 +11,15 @@
 # one line per step. Used by .ci/run. Steps can be skipped for local use:
 # DEEPFUSE_TEST_SKIP="fuzz tsan" scripts/test.sh
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 start=$(date +%s)
 skip=" ${DEEPFUSE_TEST_SKIP-} "
 summary=()
 failed=0
 
 step() {  # step NAME COMMAND...: runs it unless skipped, records the outcome and the time
-  local name=$1 t0=$(date +%s) rc
+  local name=$1 t0 rc
+  t0=$(date +%s)
   shift
   if [[ $skip == *" $name "* ]]; then
     summary+=("$(printf '%-8s SKIPPED (DEEPFUSE_TEST_SKIP)' "$name")")

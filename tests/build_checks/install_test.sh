@@ -18,9 +18,10 @@ for f in include/deepfuse/auto_model.h include/deepfuse/error.h lib/cmake/deepfu
          lib/cmake/deepfuse/deepfuseConfigVersion.cmake lib/cmake/deepfuse/deepfuseTargets.cmake; do
   [ -f "$prefix/$f" ] || { echo "FAIL: $f not installed" >&2; exit 1; }
 done
-if ls "$prefix/include" | grep -qv '^deepfuse$'; then
-  echo "FAIL: the install put more than include/deepfuse/ under include/" >&2; exit 1
-fi
+for entry in "$prefix"/include/*; do
+  [ "$entry" = "$prefix/include/deepfuse" ] || {
+    echo "FAIL: the install put $entry beside include/deepfuse/" >&2; exit 1; }
+done
 
 # Only the install prefix: the example cannot see the source or build tree.
 launcher=()
