@@ -45,6 +45,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       guarded([&] { deepfuse::parse_deepseek_config(cfg); });
     });
   }
-  guarded([&] { deepfuse::GenerationDefaults::load(deepfuse::fuzz::scratch_file(text, ".json")); });
+  guarded([&] { deepfuse::load_generation_defaults(deepfuse::fuzz::scratch_file(text, ".json")); });
   return 0;
 }

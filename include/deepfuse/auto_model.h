@@ -10,7 +10,7 @@
 //   auto clf = deepfuse::AutoModelForSequenceClassification::from_pretrained("models/sst2");
 //   deepfuse::Classification c = clf.classify(ids);            // {label, score, ...}
 //
-// Errors are deepfuse exceptions (core/error.h): NotFound (no folder / config / weights),
+// Errors are deepfuse exceptions (deepfuse/error.h): NotFound (no folder / config / weights),
 // FormatError (a malformed file, a missing tensor or a wrong shape, naming it), Unsupported
 // (an architecture not in the registry, listing those that are).
 #pragma once
@@ -20,14 +20,17 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "formats/hf_config.h"
-#include "models/causal_lm.h"
-#include "models/encoder.h"
-#include "core/forward_batch.h"
-#include "core/kv_cache.h"
+#include "deepfuse/error.h"
+#include "deepfuse/model_info.h"
+#include "deepfuse/tensor.h"
 
 namespace deepfuse {
+
+// The model interfaces and the paged KV cache are internal (src/models/, src/core/); the API
+// hands them out only by reference or pointer, to pass on to Generator (deepfuse/generation.h).
+class CausalLM;
+class EncoderModel;
+class KVCache;
 
 struct ModelOptions {
   // Weight dtype: "auto" keeps the checkpoint's (memory-mapped, no copy); "float32",
@@ -47,7 +50,7 @@ class AutoModelForCausalLM {
   static AutoModelForCausalLM from_pretrained(const std::string& dir,
                                               const ModelOptions& opts = {});
 
-  const ModelInfo& info() const { return model_->info(); }
+  const ModelInfo& info() const;
   CausalLM& model() { return *model_; }
   const GenerationDefaults& generation_config() const { return gen_; }
 
@@ -58,7 +61,8 @@ class AutoModelForCausalLM {
   // lowest id, as torch.argmax.
   std::vector<int32_t> generate(const std::vector<int32_t>& ids, int max_new_tokens,
                                 bool stop_at_eos = true);
-  // A KV cache holding `max_tokens` tokens (blocks of 16) for this model.
+  // A KV cache holding `max_tokens` tokens (blocks of 16) for this model (for code that also
+  // uses the internal model headers to run CausalLM::forward itself).
   std::unique_ptr<KVCache> make_cache(int64_t max_tokens) const;
 
  private:
@@ -69,12 +73,12 @@ class AutoModelForCausalLM {
 class AutoModel {
  public:
   static AutoModel from_pretrained(const std::string& dir, const ModelOptions& opts = {});
-  const EncoderInfo& info() const { return model_->info(); }
+  const EncoderInfo& info() const;
   EncoderModel& model() { return *model_; }
   // Last hidden states [ids.size(), hidden].
-  Tensor encode(const std::vector<int32_t>& ids) { return model_->encode(ids); }
+  Tensor encode(const std::vector<int32_t>& ids);
   // Pooled (and normalised when configured) sentence embedding [hidden].
-  std::vector<float> embed(const std::vector<int32_t>& ids) { return model_->embed(ids); }
+  std::vector<float> embed(const std::vector<int32_t>& ids);
 
  private:
   std::shared_ptr<EncoderModel> model_;
@@ -91,7 +95,7 @@ class AutoModelForSequenceClassification {
  public:
   static AutoModelForSequenceClassification from_pretrained(const std::string& dir,
                                                             const ModelOptions& opts = {});
-  const EncoderInfo& info() const { return model_->info(); }
+  const EncoderInfo& info() const;
   Classification classify(const std::vector<int32_t>& ids);
 
  private:

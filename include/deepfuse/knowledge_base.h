@@ -25,11 +25,9 @@
 #include <string>
 #include <vector>
 
-namespace deepfuse {
+#include "deepfuse/embedder.h"
 
-namespace retrieval {
-class Embedder;
-}
+namespace deepfuse {
 
 // One document. `id` and `text` are required. `date` is ISO "YYYY-MM-DD" (or "YYYY-MM" /
 // "YYYY"); `year` defaults to the date's year. Extra metadata goes in `fields` (strings) and

@@ -1,5 +1,4 @@
-// Public safety API: PII detection and masking (safety/pii.h) and the output safety filter
-// (safety/output_filter.h).
+// Public safety API: PII detection and masking (deepfuse/pii.h).
 //
 //   deepfuse::PiiOptions opts;            // every type on, "[CARD]"-style tags
 //   opts.date = false;                     // keep dates
@@ -7,7 +6,8 @@
 //   // r.text == "card [CARD]", r.spans == {{PiiType::kCard, 5, 24}} (byte offsets)
 //
 // Thread safety: mask_pii / find_pii are pure functions, safe from any number of threads.
+// The output safety filter (banned phrases over streamed text) stays internal for now
+// (src/safety/output_filter.h): its types come from the engine's internals.
 #pragma once
 
-#include "safety/output_filter.h"
-#include "safety/pii.h"
+#include "deepfuse/pii.h"

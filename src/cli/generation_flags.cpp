@@ -8,6 +8,7 @@
 #include "cli/cli_util.h"
 #include "core/error.h"
 #include "deepfuse/tokenizer.h"
+#include "models/causal_lm.h"  // the loaded model is owned here (AutoModel holds it opaque)
 #include "safety/output_filter.h"
 #include "safety/pii.h"
 

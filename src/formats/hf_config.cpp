@@ -227,11 +227,11 @@ EncoderConfig parse_distilbert_config(const HFConfig& hf) {
   return c;
 }
 
-GenerationDefaults GenerationDefaults::load(const std::string& path) {
-  return from_json(JsonFields::load_file(path), path);
+GenerationDefaults load_generation_defaults(const std::string& path) {
+  return generation_defaults_from_json(JsonFields::load_file(path), path);
 }
 
-GenerationDefaults GenerationDefaults::from_json(const Json& j, const std::string& path) {
+GenerationDefaults generation_defaults_from_json(const Json& j, const std::string& path) {
   const JsonFields f(j, path);
   GenerationDefaults g;
   g.bos_token_id = f.get_opt_int("bos_token_id");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "deepfuse/model_info.h"  // GenerationDefaults
 #include "formats/json_fields.h"
 
 namespace deepfuse {
@@ -126,23 +127,8 @@ struct EncoderConfig {
 EncoderConfig parse_bert_config(const HFConfig& cfg);  // BERT, XLM-R (roberta positions)
 EncoderConfig parse_distilbert_config(const HFConfig& cfg);
 
-// The raw fields of a model folder's generation_config.json (what the loader's greedy helper
-// needs). The engine's full, layered generation settings are deepfuse::GenerationConfig
-// (include/deepfuse/generation.h), which parses the same file itself.
-struct GenerationDefaults {
-  std::optional<int64_t> bos_token_id;
-  std::vector<int64_t> eos_token_ids;
-  std::optional<int64_t> pad_token_id;
-  bool do_sample = false;
-  std::optional<double> temperature;
-  std::optional<int64_t> top_k;
-  std::optional<double> top_p;
-  std::optional<double> repetition_penalty;
-  std::optional<int64_t> max_new_tokens;
-  std::optional<int64_t> max_length;
-
-  static GenerationDefaults load(const std::string& path);
-  static GenerationDefaults from_json(const nlohmann::json& j, const std::string& path);
-};
+// Reads generation_config.json (GenerationDefaults: include/deepfuse/model_info.h).
+GenerationDefaults load_generation_defaults(const std::string& path);
+GenerationDefaults generation_defaults_from_json(const nlohmann::json& j, const std::string& path);
 
 }  // namespace deepfuse

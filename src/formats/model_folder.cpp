@@ -56,8 +56,8 @@ WeightStore ModelFolder::open_weights() const {
 }
 
 GenerationDefaults ModelFolder::generation_config() const {
-  if (auto p = generation_config_path()) return GenerationDefaults::load(*p);
-  return GenerationDefaults::from_json(config_.raw, config_.path);
+  if (auto p = generation_config_path()) return load_generation_defaults(*p);
+  return generation_defaults_from_json(config_.raw, config_.path);
 }
 
 }  // namespace deepfuse

@@ -7,6 +7,8 @@
 
 #include "core/error.h"
 #include "formats/model_folder.h"
+#include "models/causal_lm.h"
+#include "models/encoder.h"
 #include "models/registry.h"
 
 namespace deepfuse {
@@ -64,6 +66,8 @@ AutoModelForCausalLM AutoModelForCausalLM::from_pretrained(const std::string& di
   return m;
 }
 
+const ModelInfo& AutoModelForCausalLM::info() const { return model_->info(); }
+
 std::unique_ptr<KVCache> AutoModelForCausalLM::make_cache(int64_t max_tokens) const {
   constexpr int32_t kBlock = 16;
   const int64_t blocks = std::max<int64_t>(1, (max_tokens + kBlock - 1) / kBlock);
@@ -117,6 +121,12 @@ AutoModel AutoModel::from_pretrained(const std::string& dir, const ModelOptions&
   m.model_ = load_encoder(dir, opts);
   return m;
 }
+
+const EncoderInfo& AutoModel::info() const { return model_->info(); }
+Tensor AutoModel::encode(const std::vector<int32_t>& ids) { return model_->encode(ids); }
+std::vector<float> AutoModel::embed(const std::vector<int32_t>& ids) { return model_->embed(ids); }
+
+const EncoderInfo& AutoModelForSequenceClassification::info() const { return model_->info(); }
 
 AutoModelForSequenceClassification AutoModelForSequenceClassification::from_pretrained(
     const std::string& dir, const ModelOptions& opts) {

@@ -9,18 +9,9 @@
 #include "core/tensor.h"
 #include "core/forward_batch.h"
 #include "core/kv_cache.h"
+#include "deepfuse/model_info.h"  // ModelInfo
 
 namespace deepfuse {
-
-// Facts about a loaded model that the engine and CLI need, independent of family.
-struct ModelInfo {
-  std::string architecture;    // config.json "architectures"[0], e.g. "LlamaForCausalLM"
-  std::string model_type;      // config.json "model_type"
-  int64_t vocab_size = 0;      // rows of the logits
-  int64_t max_positions = 0;   // max_position_embeddings
-  int64_t num_parameters = 0;  // tied embeddings counted once
-  DType weight_dtype = DType::F32;
-};
 
 // Per-step statistics a forward reports into a caller-owned struct (models keep no per-call
 // state, so one model object serves several threads). Values accumulate: pass the same struct

@@ -3,27 +3,13 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
+#include "deepfuse/model_info.h"  // EncoderInfo, Pooling
 
 namespace deepfuse {
-
-enum class Pooling { Cls, Mean };
-
-struct EncoderInfo {
-  std::string architecture;
-  std::string model_type;
-  int64_t vocab_size = 0;
-  int64_t hidden_size = 0;
-  int64_t max_positions = 0;  // longest input (ids) the model accepts
-  int64_t num_parameters = 0;
-  Pooling pooling = Pooling::Cls;
-  bool normalize = false;                   // L2-normalise pooled embeddings
-  std::map<int64_t, std::string> id2label;  // empty for plain encoders
-};
 
 class EncoderModel {
  public:

@@ -48,6 +48,10 @@ std::vector<float> HashEmbedder::embed(const std::vector<std::string>& texts) {
   return out;
 }
 
+}  // namespace deepfuse::retrieval
+
+namespace deepfuse {
+
 std::shared_ptr<Embedder> make_embedder(const std::string& spec) {
   if (spec.rfind("hash:", 0) == 0) {
     std::string n = spec.substr(5);
@@ -61,12 +65,12 @@ std::shared_ptr<Embedder> make_embedder(const std::string& spec) {
     }
     DF_CHECK(dim > 0, InvalidArgument,
              "malformed embedder '" << spec << "': expected hash:DIM (e.g. hash:256)");
-    return std::make_shared<HashEmbedder>(dim);
+    return std::make_shared<retrieval::HashEmbedder>(dim);
   }
   DF_CHECK(std::filesystem::is_directory(spec), NotFound,
            "embedder model folder '"
                << spec << "' not found: expected hash:DIM or an encoder model folder");
-  return make_model_embedder(spec);
+  return retrieval::make_model_embedder(spec);
 }
 
-}  // namespace deepfuse::retrieval
+}  // namespace deepfuse

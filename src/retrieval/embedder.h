@@ -1,22 +1,17 @@
-// Text -> dense vector, for the dense index. The knowledge base adds the configured query /
-// passage prefixes before calling embed(); implementations see plain texts.
+// Embedders the knowledge base builds itself. The interface and the spec factory are public
+// (include/deepfuse/embedder.h); retrieval/ code names them through these aliases.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "deepfuse/embedder.h"
+
 namespace deepfuse::retrieval {
 
-class Embedder {
- public:
-  virtual ~Embedder() = default;
-  virtual int dim() const = 0;
-  // L2-normalised embeddings of `texts`, row-major: size texts.size() * dim().
-  virtual std::vector<float> embed(const std::vector<std::string>& texts) = 0;
-  // How to recreate this embedder (stored in the knowledge base's config).
-  virtual std::string spec() const = 0;
-};
+using ::deepfuse::Embedder;
+using ::deepfuse::make_embedder;
 
 // Deterministic feature-hashing embedder ("hash:DIM"): each standard-analyzer term adds +-1 to
 // one of DIM buckets (FNV-1a hash; the sign from another bit), then L2 normalisation. Texts that
@@ -32,9 +27,5 @@ class HashEmbedder : public Embedder {
  private:
   int dim_;
 };
-
-// "hash:DIM" or an encoder model folder (through the models module). InvalidArgument for a
-// malformed spec, NotFound for a missing folder.
-std::shared_ptr<Embedder> make_embedder(const std::string& spec);
 
 }  // namespace deepfuse::retrieval

@@ -2,6 +2,7 @@
 // (tests/fixtures/generation/generate.json): stop strings, EOS lists, min/max tokens,
 // max_length, penalties, bad words, forced EOS. Also the CLI on the same model.
 #include "deepfuse/auto_model.h"
+#include "models/causal_lm.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -120,12 +120,12 @@ TEST(HFConfig, Gpt2AndEncoders) {
 }
 
 TEST(GenerationConfigTest, EosListAndScalar) {
-  const auto a = GenerationDefaults::from_json(
+  const auto a = generation_defaults_from_json(
       nlohmann::json::parse(R"({"eos_token_id":[2,7],"do_sample":true,"top_p":0.9})"), "g.json");
   EXPECT_EQ(a.eos_token_ids, (std::vector<int64_t>{2, 7}));
   EXPECT_TRUE(a.do_sample);
   EXPECT_DOUBLE_EQ(*a.top_p, 0.9);
-  const auto b = GenerationDefaults::from_json(
+  const auto b = generation_defaults_from_json(
       nlohmann::json::parse(R"({"eos_token_id":2,"bos_token_id":1})"), "g.json");
   EXPECT_EQ(b.eos_token_ids, (std::vector<int64_t>{2}));
   EXPECT_EQ(*b.bos_token_id, 1);

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "deepfuse/auto_model.h"
+#include "models/causal_lm.h"
 #include "formats/safetensors.h"
 
 namespace deepfuse {

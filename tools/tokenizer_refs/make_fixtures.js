@@ -1,5 +1,5 @@
 // Generates tokenizer parity fixtures with HF tokenizers (Rust, through the napi package
-// @anush008/tokenizers 0.22). Run: cd tools/tokenizer_refs && npm ci && node make_fixtures.js
+// @anush008/tokenizers 0.22). Run: tools/tokenizer_refs/run.sh make_fixtures.js (npm ci first)
 // Writes ../../tests/fixtures/tokenizer/{corpus.json, ref_<name>.json, synthetic/*.json,
 // test_vectors.json}.
 //
