@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "models/causal_lm.h"
 #include "cli/bench_random_model.h"
 #include "cli/bench_registry.h"
 #include "cli/cli_util.h"

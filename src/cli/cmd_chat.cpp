@@ -3,6 +3,7 @@
 // quits). When stdin is not a terminal, each input line is one user message. Lines starting with
 // '/' are commands (/help, /reset, /exit). When the history no longer fits the context, the
 // oldest turns are dropped (the system prompt stays) so the conversation goes on.
+#include "models/causal_lm.h"
 #include "deepfuse/auto_model.h"
 
 #include <unistd.h>

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "models/causal_lm.h"
 #include "common/test_util.h"
 #include "core/thread_pool.h"
 #include "deepfuse/auto_model.h"

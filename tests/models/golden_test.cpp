@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "models/encoder.h"
 #include "common/test_util.h"
 #include "core/error.h"
 #include "core/mapped_file.h"

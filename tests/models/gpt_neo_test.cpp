@@ -10,6 +10,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "models/causal_lm.h"
 #include "common/test_util.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
