@@ -83,8 +83,9 @@ def write_classifier_card(folder, r):
                     f"{s['tfidf_logreg']['accuracy']} |")
     text = f"""# deepfuse-finsent-small (financial sentiment, zh/en: negative / neutral / positive)
 
-BertForSequenceClassification fine-tuned from deepfuse-embed-small's encoder (same tokenizer) by
-`tools/train/train_shipped_models.py` (issue 15). Architecture: {_arch(r)}, plus BERT's pooler
+BertForSequenceClassification fine-tuned from the encoder of deepfuse-embed-small's run (same
+tokenizer; the start, its MLM stage or its contrastive stage, is chosen on validation: here
+`{c['start']}`) by `tools/train/train_shipped_models.py` (issue 15). Architecture: {_arch(r)}, plus BERT's pooler
 and a 3-way linear head. Shipped as the default of `deepfuse classify`.
 
 ## Data and licences
