@@ -305,7 +305,8 @@ void add_eval(CLI::App* kb) {
         if (!p.empty()) fs::remove_all(p, ec);
       }
     } cleanup{tmp};
-    resolve_default_embedder(&a->create.config, !a->beir.empty() && o.mode != SearchMode::kBm25, true);
+    resolve_default_embedder(&a->create.config, !a->beir.empty() && o.mode != SearchMode::kBm25,
+                             true);
     auto qs = retrieval::read_queries(queries);
     auto qr = retrieval::read_qrels(qrels);
     std::unique_ptr<KnowledgeBase> kb =

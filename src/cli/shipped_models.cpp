@@ -42,8 +42,8 @@ std::string require_shipped_model(const std::string& name, const std::string& fl
   if (!dir.empty()) return dir;
   std::string searched;
   for (const auto& p : candidates(name)) searched += (searched.empty() ? "" : ", ") + p.string();
-  throw NotFound("shipped model " + name + " not found (searched " + searched + "): pass " +
-                 flag + " DIR or set DEEPFUSE_MODELS_DIR");
+  throw NotFound("shipped model " + name + " not found (searched " + searched + "): pass " + flag +
+                 " DIR or set DEEPFUSE_MODELS_DIR");
 }
 
 }  // namespace deepfuse::cli

@@ -48,7 +48,8 @@ TEST(ShippedKbDefault, EmbedderNoneIsBm25Only) {
   r = test::run_cli({"kb", "stats", "--kb", dir + "/kb"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["embedder"], "");
-  r = test::run_cli({"kb", "search", "--kb", dir + "/kb", "--query", "diabetes", "--mode", "dense"});
+  r = test::run_cli(
+      {"kb", "search", "--kb", dir + "/kb", "--query", "diabetes", "--mode", "dense"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("embedder"), std::string::npos) << r.err;
 }
