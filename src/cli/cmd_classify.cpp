@@ -1,10 +1,12 @@
 // `deepfuse classify --model DIR`: one text per stdin line -> {"label":..,"score":..} per line
-// (softmax probability of the top label; labels from config.json id2label).
+// (softmax probability of the top label; labels from config.json id2label). Without --model: the
+// shipped deepfuse-finsent-small financial sentiment classifier (negative / neutral / positive).
 #include <cmath>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/encoder_input.h"
+#include "cli/shipped_models.h"
 #include "core/error.h"
 #include "deepfuse/auto_model.h"
 #include "deepfuse/tokenizer.h"
@@ -17,18 +19,21 @@ void register_classify(CLI::App& root) {
   static std::string model, dtype = "auto";
   static bool jsonl = false, all_scores = false;
   static int threads = 0;
-  cmd->add_option("--model", model, "*ForSequenceClassification model folder with tokenizer.json")
-      ->required();
+  cmd->add_option("--model", model,
+                  "*ForSequenceClassification model folder with tokenizer.json (default: the "
+                  "shipped deepfuse-finsent-small, financial sentiment, zh/en)");
   cmd->add_option("--dtype", dtype,
                   "Weight dtype: auto (checkpoint's), float32, bfloat16, float16");
   cmd->add_flag("--jsonl", jsonl, "Read {\"text\": ...} objects instead of plain lines");
   cmd->add_flag("--all-scores", all_scores, "Also print every label's probability");
   add_threads_flag(cmd, &threads);
   set_examples(cmd,
+               "  echo 'Shares rose sharply.' | deepfuse classify\n"
                "  echo 'Shares rose sharply.' | deepfuse classify --model models/finbert\n"
                "  deepfuse classify --model models/sst2 --all-scores < reviews.txt\n");
   cmd->callback([] {
     apply_threads(threads);
+    if (model.empty()) model = require_shipped_model(kShippedClassifier, "--model");
     auto clf = AutoModelForSequenceClassification::from_pretrained(model, {.dtype = dtype});
     auto tok = AutoTokenizer::from_pretrained(model);
     size_t n = 0;

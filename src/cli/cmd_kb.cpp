@@ -11,6 +11,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/shipped_models.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "deepfuse/knowledge_base.h"
@@ -84,12 +85,25 @@ void add_create_flags(CLI::App* cmd, CreateFlags* f) {
                   "New knowledge base: tokens shared by consecutive chunks")
       ->default_val(0);
   cmd->add_option("--embedder", f->config.embedder,
-                  "New knowledge base: hash:DIM or an encoder model folder (enables dense search)");
+                  "New knowledge base: hash:DIM, an encoder model folder, or none (BM25 only); "
+                  "default: the shipped deepfuse-embed-small");
   cmd->add_option("--query-prefix", f->config.query_prefix, "Text prepended to queries to embed");
   cmd->add_option("--passage-prefix", f->config.passage_prefix,
                   "Text prepended to passages to embed");
   cmd->add_option("--dense-index", f->config.dense_index, "New knowledge base: hnsw or flat")
       ->default_val("hnsw");
+}
+
+// The embedder of a NEW knowledge base (issue 15): --embedder as given, "none" for BM25 only, and
+// by default the shipped embedding model, so dense and hybrid search work without a flag. With
+// `required` (dense/hybrid eval) a missing shipped model is NotFound; otherwise BM25 only.
+void resolve_default_embedder(KbConfig* c, bool wanted, bool required) {
+  if (c->embedder == "none") {
+    c->embedder.clear();
+  } else if (c->embedder.empty() && wanted) {
+    c->embedder = required ? require_shipped_model(kShippedEmbedder, "--embedder")
+                           : find_shipped_model(kShippedEmbedder);
+  }
 }
 
 struct QueryFlags {
@@ -254,6 +268,7 @@ void add_ingest(CLI::App* kb) {
              "--max-errors " << a->max_errors << " out of range: expected >= 0");
     for (const auto& f : a->files)
       DF_CHECK(fs::exists(f), NotFound, "input " << f << " does not exist");
+    resolve_default_embedder(&a->create.config, true, false);
     auto kb =
         KnowledgeBase::open(a->dir, a->create.config, {}, open_options(a->lock_timeout, true));
     refuse_changed_settings(a->create, kb->config(), a->dir);
@@ -379,6 +394,8 @@ void add_eval(CLI::App* kb) {
         if (!p.empty()) fs::remove_all(p, ec);
       }
     } cleanup{tmp};
+    resolve_default_embedder(&a->create.config, !a->beir.empty() && o.mode != SearchMode::kBm25,
+                             true);
     auto qs = retrieval::read_queries(queries);
     auto qr = retrieval::read_qrels(qrels);
     std::unique_ptr<KnowledgeBase> kb =
