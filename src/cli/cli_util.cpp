@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "tokenizer/unicode.h"
 
 namespace deepfuse::cli {
 
@@ -49,28 +50,6 @@ void apply_threads(int threads) {
   // Once, at the start of a command, before any work uses the process pool.
   ThreadPool::init_global(cap_threads(threads));
 }
-
-namespace {
-
-void append_utf8(std::string* out, uint32_t cp) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-}  // namespace
 
 std::string unescape_flag(const std::string& value, const char* flag) {
   auto bad = [&](const std::string& why) {
@@ -129,7 +108,7 @@ std::string unescape_flag(const std::string& value, const char* flag) {
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
           throw bad("a low surrogate \\uDCxx without a high one");
         }
-        append_utf8(&out, cp);
+        tok::append_utf8(&out, static_cast<char32_t>(cp));
         break;
       }
       default:
