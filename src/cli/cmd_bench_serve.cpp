@@ -156,6 +156,9 @@ void run_bench_serve(const Options& o) {
     const auto t0 = Clock::now();
     const auto results = r.run(prompts, o.new_tokens);
     const double wall = seconds_since(t0);
+    // Results reach the sink before the step's statistics are published: wait_idle() returns
+    // once they are (without it the counters below could miss the last step).
+    engine.wait_idle(600);
     const EngineStats after = engine.stats();
     int64_t tokens = 0;
     std::vector<double> ttft;
@@ -190,6 +193,7 @@ void run_bench_serve(const Options& o) {
     warm.push_back(w.metrics.ttft_seconds);
     hit_tokens = w.metrics.cached_prompt_tokens;
   }
+  engine.wait_idle(600);  // the last step's statistics are published (see above)
   const EngineStats st = engine.stats();
   nlohmann::json j = {
       {"bench", "serve"},
