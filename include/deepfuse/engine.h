@@ -133,6 +133,9 @@ struct EngineStats {
   int64_t steps = 0;
   int64_t last_step_tokens = 0, last_step_sequences = 0, max_step_tokens = 0;
   double last_step_seconds = 0, step_seconds = 0, forward_seconds = 0;
+  // MoE models: [layer][expert] -> (token, expert) picks so far (rows of dense layers are
+  // empty); empty for dense models.
+  std::vector<std::vector<int64_t>> expert_activations;
 };
 
 class Engine {

@@ -56,6 +56,17 @@ void deliver_result(EngineSequence& s, std::string error = {}) {
   }
 }
 
+// Adds one step's per-expert picks ([layer][expert]) into the running totals, growing them to
+// the model's shape on first use.
+void add_expert_counts(const std::vector<std::vector<int64_t>>& step,
+                       std::vector<std::vector<int64_t>>& total) {
+  if (total.size() < step.size()) total.resize(step.size());
+  for (size_t l = 0; l < step.size(); ++l) {
+    if (total[l].size() < step[l].size()) total[l].resize(step[l].size(), 0);
+    for (size_t e = 0; e < step[l].size(); ++e) total[l][e] += step[l][e];
+  }
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -303,7 +314,9 @@ void Engine::Impl::step() {
   Tensor logits;
   const auto tf = Clock::now();
   try {
-    logits = model.forward(batch, *cache);
+    ForwardStats fs;
+    logits = model.forward(batch, *cache, &fs);
+    add_expert_counts(fs.expert_counts, st.expert_activations);
     if (logits.device() != Device::CPU) logits = logits.to_device(Device::CPU);
     DF_CHECK(logits.dtype() == DType::F32 && logits.ndim() == 2 &&
                  logits.dim(0) == static_cast<int64_t>(with_logits.size()) &&

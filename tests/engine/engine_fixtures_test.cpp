@@ -104,6 +104,28 @@ TEST_P(EngineFixture, ConcurrentGreedyEqualsAlone) {
     EXPECT_EQ(s.kv_blocks_used, 0);
     if (k.prefix) EXPECT_GT(s.prefix_hit_blocks, 0);
     if (k.blocks == 14) EXPECT_GT(s.preemptions, 0);
+    // Per-expert activations (for /metrics): every MoE layer routed the same tokens, each to
+    // num_experts_per_tok experts; dense models report none.
+    if (config.contains("n_routed_experts")) {
+      const int64_t per_tok = config["num_experts_per_tok"].get<int64_t>();
+      const int64_t moe_layers = config["num_hidden_layers"].get<int64_t>() -
+                                 config.value("first_k_dense_replace", int64_t{0});
+      int64_t rows = 0, first_sum = -1;
+      for (const auto& row : s.expert_activations) {
+        if (row.empty()) continue;
+        ++rows;
+        EXPECT_EQ(static_cast<int64_t>(row.size()), config["n_routed_experts"].get<int64_t>());
+        int64_t sum = 0;
+        for (int64_t c : row) sum += c;
+        if (first_sum < 0) first_sum = sum;
+        EXPECT_EQ(sum, first_sum);
+        EXPECT_EQ(sum % per_tok, 0);
+        EXPECT_GE(sum, s.prefill_tokens * per_tok);
+      }
+      EXPECT_EQ(rows, moe_layers);
+    } else {
+      EXPECT_TRUE(s.expert_activations.empty());
+    }
   }
 }
 
