@@ -88,24 +88,27 @@ void absorbed_cpu(const Tensor& q, const Tensor& w_uk, const Tensor& w_uv, const
   const KVLayerSpec& spec = cache.spec(layer);
   const Tensor& pool = cache.pool(layer);
   const cpu::VecKernels& vk = cpu::vec_kernels(best_isa());
-  // q_abs [m, H, r + dr] = [W_UK^T q_nope, q_pe]: queries in the latent space.
+  // q_nope [H, m, dn]: this sequence's no-rope query parts, head-major for the per-head product.
+  Tensor q_nope = Tensor::empty(DType::F32, Shape{H, m, dn});
+  for (int64_t j = 0; j < m; ++j)
+    for (int64_t h = 0; h < H; ++h)
+      std::memcpy(q_nope.data<float>() + (h * m + j) * dn,
+                  q.data<float>() + ((token_begin + j) * H + h) * qk,
+                  static_cast<size_t>(dn) * sizeof(float));
+  // q_lat [H, m, r] = q_nope[h] · W_UK[h]: the queries moved into the latent space.
+  const Tensor q_lat = bmm(q_nope, w_uk, BmmLayout::KN);
+  // q_abs [m, H, r + dr] = [q_lat, q_pe]: what the latent attention scores against [c, k_pe].
   Tensor q_abs = Tensor::empty(DType::F32, Shape{m, H, width});
-  Tensor o_lat = Tensor::empty(DType::F32, Shape{m, H, r});
-  ThreadPool::current().parallel_for(m * H, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t j = i / H, h = i % H;
-      const float* qh = q.data<float>() + ((token_begin + j) * H + h) * qk;
+  for (int64_t j = 0; j < m; ++j)
+    for (int64_t h = 0; h < H; ++h) {
       float* dst = q_abs.data<float>() + (j * H + h) * width;
-      std::fill(dst, dst + r, 0.f);
-      const float* uk = w_uk.data<float>() + h * dn * r;
-      for (int64_t d = 0; d < dn; ++d) {
-        const float a = qh[d];
-        const float* row = uk + d * r;
-        for (int64_t c = 0; c < r; ++c) dst[c] += a * row[c];
-      }
-      std::memcpy(dst + r, qh + dn, static_cast<size_t>(dr) * sizeof(float));
+      std::memcpy(dst, q_lat.data<float>() + (h * m + j) * r,
+                  static_cast<size_t>(r) * sizeof(float));
+      std::memcpy(dst + r, q.data<float>() + ((token_begin + j) * H + h) * qk + dn,
+                  static_cast<size_t>(dr) * sizeof(float));
     }
-  });
+  // o_lat [H, m, r]: attention output in the latent space, head-major for the W_UV product.
+  Tensor o_lat = Tensor::empty(DType::F32, Shape{H, m, r});
   const int64_t chunk = head_chunk(H, m);
   const int64_t chunks = (H + chunk - 1) / chunk;
   cpu::PagedKV kv;
@@ -132,22 +135,18 @@ void absorbed_cpu(const Tensor& q, const Tensor& w_uk, const Tensor& w_uv, const
       a.key_begin = 0;
       a.key_end = key_end;
       a.scale = scale;
-      a.out = o_lat.data<float>() + (j * H + h0) * r;
-      a.out_stride = r;
+      a.out = o_lat.data<float>() + (h0 * m + j) * r;
+      a.out_stride = m * r;  // next head of the group
       a.scratch = scratch.data();
       vk.attend(a, kv);
     }
   });
-  // out[t, h, :] = W_UV[h] o_lat[t, h, :]
-  ThreadPool::current().parallel_for(m * H, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t j = i / H, h = i % H;
-      const float* ol = o_lat.data<float>() + (j * H + h) * r;
-      const float* uv = w_uv.data<float>() + h * dv * r;
-      float* dst = attn.data<float>() + (token_begin + j) * H * dv + h * dv;
-      for (int64_t d = 0; d < dv; ++d) dst[d] = vk.dot(uv + d * r, ol, r);
-    }
-  });
+  // o [H, m, dv] = o_lat[h] · W_UV[h]^T, scattered into the step's rows [n, H * dv].
+  const Tensor o = bmm(o_lat, w_uv, BmmLayout::NK);
+  for (int64_t j = 0; j < m; ++j)
+    for (int64_t h = 0; h < H; ++h)
+      std::memcpy(attn.data<float>() + (token_begin + j) * H * dv + h * dv,
+                  o.data<float>() + (h * m + j) * dv, static_cast<size_t>(dv) * sizeof(float));
 }
 
 void expanded_cpu(const Tensor& q, const Tensor& kv_b_proj, const BlockTables& t, int32_t s,

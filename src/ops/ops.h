@@ -31,6 +31,14 @@ namespace deepfuse::ops {
 void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y);
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias = nullptr);
 
+// Batched matmul over a leading batch dimension (MLA's per-head W_UK / W_UV products), f32:
+//   BmmLayout::NK: y [B, m, n] = x [B, m, k] · w[b]^T, w [B, n, k] (per-batch nn.Linear layout)
+//   BmmLayout::KN: y [B, m, n] = x [B, m, k] · w[b],   w [B, k, n]
+// y must not alias x or w.
+enum class BmmLayout { NK, KN };
+void bmm(const Tensor& x, const Tensor& w, BmmLayout layout, Tensor& y);
+Tensor bmm(const Tensor& x, const Tensor& w, BmmLayout layout);
+
 // ---- embedding ---------------------------------------------------------------------------
 // out [n, d] f32 = rows `ids` of table [vocab, d] (any float dtype). InvalidArgument when an id
 // is outside [0, vocab).
