@@ -154,6 +154,12 @@ class Engine {
   bool wait_idle(double timeout_seconds) const;
   const EngineOptions& options() const;
 
+  // Blocking convenience for one caller (Generator, `deepfuse generate` / `chat`): submits
+  // `requests`, calls each one's on_text on this thread as its text arrives, and returns the
+  // results in request order. Throws what submit() throws (requests already submitted are
+  // cancelled) and InternalError when a request fails inside the engine.
+  std::vector<GenerationResult> run(std::vector<GenerationRequest> requests);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -136,7 +136,7 @@ struct GenerationStats {
   int64_t steps = 0;               // forward steps this request took part in
   double forward_seconds = 0;      // model forward of those steps
   double sampling_seconds = 0;     // processors, token choice, detokenisation, streaming
-  double first_token_seconds = 0;  // from the start of generate() to its first token
+  double first_token_seconds = 0;  // from submission to its first token
 };
 
 struct GenerationResult {
@@ -153,9 +153,11 @@ struct GeneratorOptions {
   int64_t max_batch_tokens = 4096;  // tokens per forward step (prefill is admitted within it)
 };
 
-// Runs generation on one model. A Generator holds no per-call state: several threads may call
-// generate() on one Generator (and one model) at once, each call with its own KV cache. Work
-// runs on the calling thread's ThreadPool::current() (src/core/thread_pool.h).
+// Runs generation on one model: a blocking front of the serving engine (deepfuse/engine.h),
+// which every generate() call runs its requests through. A Generator holds no per-call state:
+// several threads may call generate() on one Generator (and one model) at once, each call with
+// its own engine and KV cache. Work runs on the calling thread's ThreadPool::current()
+// (src/core/thread_pool.h); streaming callbacks run on the calling thread.
 class Generator {
  public:
   Generator(CausalLM& model, std::shared_ptr<const TokenTextSource> text,

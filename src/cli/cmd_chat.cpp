@@ -19,6 +19,7 @@
 #include "cli/generation_flags.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "deepfuse/engine.h"
 #include "deepfuse/tokenizer.h"
 #include "safety/output_filter.h"
 #include "tokenizer/chat_template.h"
@@ -110,7 +111,11 @@ void run_chat(const ChatArgs& a) {
   sa.sa_flags = 0;
   struct sigaction old {};
   sigaction(SIGINT, &sa, &old);
-  Generator g(*s.model, s.text);
+  // One engine for the whole conversation: each turn re-sends the history, whose KV blocks the
+  // prefix cache still holds from the turn before, so only the new message is computed.
+  EngineOptions eo;
+  eo.max_running = 2;  // this turn, plus room for the previous turn's cached blocks
+  Engine engine(*s.model, s.text, eo);
   const int64_t context = s.model->info().max_positions;
   const int64_t budget = context > 0 ? prompt_budget(context, cfg) : 0;
   bool told_dropping = false;
@@ -192,7 +197,9 @@ void run_chat(const ChatArgs& a) {
     } else if (stream) {
       req.on_text = print;
     }
-    GenerationResult r = g.generate(std::move(req));
+    std::vector<GenerationRequest> turn;
+    turn.push_back(std::move(req));
+    GenerationResult r = std::move(engine.run(std::move(turn))[0]);
     std::string reply = r.text;
     if (filtered)
       reply = filtered->finish(r.text, proc.get()).text;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -93,6 +94,9 @@ struct Engine::Impl {
   std::vector<SeqPtr> running;  // admission order, oldest first
   EngineStats st;
   std::thread thread;
+  // The pool current on the constructing thread: the engine thread computes on it, so an
+  // engine made under a ThreadPool::Scope (Generator, tests) uses the caller's threads.
+  ThreadPool* pool = &ThreadPool::current();
 
   Impl(CausalLM& m, std::shared_ptr<const TokenTextSource> t, EngineOptions o)
       : model(m), text(std::move(t)), opt(o) {}
@@ -168,6 +172,7 @@ void Engine::Impl::publish() {
 }
 
 void Engine::Impl::run() {
+  ThreadPool::Scope scope(*pool);
   for (;;) {
     std::vector<SeqPtr> in;
     std::vector<RequestId> cancel;
@@ -327,7 +332,8 @@ void Engine::Impl::step() {
   } catch (const std::exception& e) {
     failure = std::string("model forward failed: ") + e.what();
   }
-  st.forward_seconds += seconds_since(tf);
+  const double forward_s = seconds_since(tf);
+  st.forward_seconds += forward_s;
   if (!failure.empty()) {
     // The step's sequences end with the error; the others go on.
     std::vector<SeqPtr> kept;
@@ -351,6 +357,11 @@ void Engine::Impl::step() {
     if (opt.sliding_window > 0)
       blocks->release_before(s.table, s.computed + 1 - opt.sliding_window);
   }
+  for (EngineSequence* s : in_batch) {
+    ++s->result.stats.steps;
+    s->result.stats.forward_seconds += forward_s;
+  }
+  const auto ts = Clock::now();
   float* base = logits.data<float>();
   ThreadPool::current().parallel_for(
       static_cast<int64_t>(with_logits.size()), 1, [&](int64_t b, int64_t e) {
@@ -358,8 +369,13 @@ void Engine::Impl::step() {
           with_logits[static_cast<size_t>(r)]->step(
               std::span<float>(base + r * vocab, static_cast<size_t>(vocab)));
       });
+  const double sampling_s = seconds_since(ts);
   for (EngineSequence* s : with_logits) {
-    if (s->metrics.ttft_seconds == 0) s->metrics.ttft_seconds = seconds_since(s->submitted);
+    s->result.stats.sampling_seconds += sampling_s;
+    if (s->metrics.ttft_seconds == 0) {
+      s->metrics.ttft_seconds = seconds_since(s->submitted);
+      s->result.stats.first_token_seconds = s->metrics.ttft_seconds;
+    }
     if (s->done) continue;  // complete() sends its last delta
     StreamDelta d = s->take_delta();
     if (!d.ids.empty() || !d.text.empty()) deliver_delta(*s, std::move(d));
@@ -441,6 +457,43 @@ const EngineOptions& Engine::options() const {
   return impl_->opt;
 }
 
+std::vector<GenerationResult> Engine::run(std::vector<GenerationRequest> requests) {
+  std::vector<GenerationResult> out(requests.size());
+  auto queue = std::make_shared<ResultQueue>();
+  std::map<RequestId, size_t> index;
+  try {
+    for (size_t i = 0; i < requests.size(); ++i) {
+      auto& r = requests[i];
+      EngineRequest er;
+      er.prompt_ids = r.prompt_ids;
+      er.config = r.config;
+      er.logits_processors = r.logits_processors;
+      er.stopping_criteria = r.stopping_criteria;
+      er.sink = queue;
+      index[submit(std::move(er))] = i;
+    }
+  } catch (...) {
+    for (const auto& [id, i] : index) cancel(id);
+    throw;
+  }
+  for (size_t left = index.size(); left > 0;) {
+    EngineEvent ev = queue->pop();
+    if (ev.delta) {
+      const auto& on_text = requests[index.at(ev.delta->id)].on_text;
+      if (on_text && !ev.delta->text.empty()) on_text(ev.delta->text);
+    }
+    if (!ev.result) continue;
+    EngineResult& r = *ev.result;
+    if (!r.error.empty()) {
+      for (const auto& [id, i] : index) cancel(id);
+      throw InternalError("generation failed: " + r.error);
+    }
+    out[index.at(r.id)] = std::move(r.result);
+    --left;
+  }
+  return out;
+}
+
 RequestId Engine::submit(EngineRequest request) {
   Impl& m = *impl_;
   const ModelInfo& info = m.model.info();
@@ -466,8 +519,10 @@ RequestId Engine::submit(EngineRequest request) {
                << bs << " tokens; shorten the request or raise the KV cache size");
   s->ids = request.prompt_ids;
   s->emitted = s->ids.size();
-  s->text = std::make_unique<engine::TextStream>(m.text.get(), s->rc.stop_strings);
+  // The prompt decides how the first generated token reads (a leading space after a word).
+  s->text = std::make_unique<engine::TextStream>(m.text.get(), s->rc.stop_strings, s->ids);
   s->metrics.prompt_tokens = s->rc.prompt_len;
+  s->result.stats.prompt_tokens = s->rc.prompt_len;
   s->submitted = Clock::now();
   s->req = std::move(request);
   RequestId id;
