@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the concurrency tests with ThreadSanitizer into build-tsan/ and runs them: two
 # generations and knowledge-base searches on shared objects from three threads
-# (tests/concurrency/), and the thread pool's own tests. Any data race fails the script.
+# (tests/concurrency/), the thread pool's own tests, and the serving engine's stress test (200
+# random requests from four client threads with random cancels and arrival times) and cancel
+# tests. Any data race fails the script.
 #
 # Only the targets these tests need are built (test_concurrency links the library modules,
 # test_core the core one: about 115 objects), through ccache when it is installed, so a warm
@@ -23,7 +25,7 @@ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DDEEPFUSE_TSAN=ON -DDEEPFUSE_BUILD_TESTS=ON -DDEEPFUSE_CUDA=OFF -DDEEPFUSE_ONEDNN=OFF \
   "${launcher[@]}" >/dev/null
-ninja -C build-tsan -j "$(nproc)" test_concurrency test_core
+ninja -C build-tsan -j "$(nproc)" test_concurrency test_core test_engine
 
 export OMP_NUM_THREADS=1
 export TSAN_OPTIONS="halt_on_error=1 abort_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp ${TSAN_OPTIONS:-}"
@@ -35,4 +37,6 @@ if command -v setarch >/dev/null 2>&1 && setarch "$(uname -m)" -R true 2>/dev/nu
 fi
 "${run[@]}" build-tsan/tests/test_concurrency "$@"
 "${run[@]}" build-tsan/tests/test_core --gtest_filter='ThreadPool*' "$@"
+"${run[@]}" build-tsan/tests/test_engine \
+  --gtest_filter='Engine.Stress*:Engine.Cancel*:Engine.DestructorCancels*:EngineRun.*' "$@"
 echo "tsan_check: no data race reported"
